@@ -1,0 +1,37 @@
+"""The interface every engine implements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+
+__all__ = ["Engine"]
+
+
+class Engine(Protocol):
+    """Runs one optimizer step: clipping, then the rule on every element, in place."""
+
+    name: str
+
+    def allocate_slots(
+        self, params: Sequence[np.ndarray], count: int
+    ) -> list[tuple[np.ndarray, ...]]:
+        """``count`` zero arrays per parameter, with the parameter's shape and dtype."""
+        ...
+
+    def step(
+        self,
+        rule: Callable[..., tuple[Any, ...]],
+        coefficients: NamedTuple,
+        params: Sequence[np.ndarray],
+        grads: Sequence[np.ndarray],
+        slots: Sequence[tuple[np.ndarray, ...]],
+        clipnorm: float,
+        clipvalue: float,
+    ) -> None:
+        """Clip ``grads`` (global norm ``clipnorm`` when > 0, then values to
+        [-clipvalue, clipvalue]; ``inf`` is off) and apply ``rule`` to every element,
+        writing parameters and slots in place. ``grads`` are never modified."""
+        ...

@@ -1,0 +1,42 @@
+"""Keras 2.2 gradient clipping: one global norm over every gradient of a step, then values.
+
+``clipnorm`` c: with n = sqrt(sum over all tensors and elements of g**2), every gradient is
+multiplied by c / n when n >= c (Keras 2.2.4 ``Optimizer.get_gradients``), else left alone; a
+step whose gradients are all zero is never scaled. ``clipvalue`` v then clips each element
+to [-v, v]. Both are off when None or 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from .elementwise import maximum, minimum
+
+__all__ = ["clip_element", "global_norm", "norm_scale"]
+
+
+def global_norm(grads: Sequence[np.ndarray]) -> float:
+    """The L2 norm of all gradients together, accumulated in float64."""
+    total = 0.0
+    for g in grads:
+        flat = np.ravel(g).astype(np.float64, copy=False)
+        total += float(np.dot(flat, flat))
+    return math.sqrt(total)
+
+
+def norm_scale(norm: float, clipnorm: float | None) -> float:
+    """The factor every gradient is multiplied by: c / n when clipnorm c > 0 and n >= c."""
+    if clipnorm and clipnorm > 0 and norm >= clipnorm:
+        return clipnorm / norm
+    return 1.0
+
+
+def clip_element(g, scale, clipvalue):
+    """One clipped gradient element (or array): scale by the norm factor, then clip values.
+
+    ``clipvalue`` is ``inf`` when value clipping is off, which leaves ``g * scale`` as it is.
+    """
+    return maximum(minimum(g * scale, clipvalue), -clipvalue)

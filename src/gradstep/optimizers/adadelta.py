@@ -1,0 +1,89 @@
+"""Adadelta as in Keras 2.2: lr (default 1.0) scales only the parameter step."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from ._base import Optimizer, default
+from .elementwise import sqrt
+from ._hyper import Hyperparameter
+from ._registry import register
+
+__all__ = ["Adadelta"]
+
+
+class AdadeltaCoefficients(NamedTuple):
+    lr: float
+    rho: float
+    one_minus_rho: float
+    epsilon: float
+
+
+def adadelta_rule(p, g, a, d, c):
+    a = c.rho * a + c.one_minus_rho * (g * g)
+    delta = g * sqrt(d + c.epsilon) / sqrt(a + c.epsilon)
+    d = c.rho * d + c.one_minus_rho * (delta * delta)
+    return p - c.lr * delta, a, d
+
+
+@register("adadelta")
+class Adadelta(Optimizer):
+    """Adadelta: step sizes from running averages of squared gradients and squared updates.
+
+    Update, per element, with lr_t the decayed learning rate, a the gradient accumulator
+    and d the delta accumulator (both zeros)::
+
+        a = rho * a + (1 - rho) * g**2
+        delta = g * sqrt(d + eps) / sqrt(a + eps)      (new a, old d)
+        p = p - lr_t * delta
+        d = rho * d + (1 - rho) * delta**2             (delta without lr)
+
+    Args:
+        lr: learning rate, float >= 0 (``learning_rate`` is an alias). Default 1.0.
+        rho: decay of the running averages, float >= 0. Default 0.95.
+        epsilon: fuzz factor, float >= 0; None means ``backend.epsilon()`` (1e-7).
+        decay: time-based learning-rate decay, float >= 0. Default 0.
+        clipnorm, clipvalue: see ``Optimizer``.
+
+    Differs from: tf.keras and Keras 3 default to lr=0.001; torch.optim.Adadelta and optax
+    default to rho=0.9, eps=1e-6. The update form is the same everywhere.
+
+    References:
+        Zeiler, "ADADELTA: An Adaptive Learning Rate Method", arXiv:1212.5701, 2012.
+
+    Example:
+        >>> import numpy as np
+        >>> from gradstep.optimizers import Adadelta
+        >>> p = np.array([1.0])
+        >>> Adadelta().apply_gradients([(np.array([1.0]), p)])
+        >>> p.round(6)
+        array([0.998586])
+    """
+
+    config_keys = ("lr", "rho", "decay", "epsilon")
+    keras224_omits = ("iterations",)
+    rho = Hyperparameter()
+    epsilon = Hyperparameter()
+
+    def __init__(
+        self,
+        lr: float = default(1.0),
+        rho: float = 0.95,
+        epsilon: float | None = None,
+        decay: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(lr=lr, decay=decay, **kwargs)
+        self.rho = rho
+        self.epsilon = self.resolve_epsilon(epsilon)
+
+    rule = staticmethod(adadelta_rule)
+
+    def slot_names(self) -> tuple[str, ...]:
+        return ("accumulator", "delta_accumulator")
+
+    def coefficients(
+        self, t: int, lr: float, scalars: Mapping[str, float]
+    ) -> AdadeltaCoefficients:
+        return AdadeltaCoefficients(lr, self.rho, 1.0 - self.rho, self.epsilon)

@@ -1,0 +1,82 @@
+"""Adagrad as in Keras 2.2: the accumulator starts at 0 and epsilon is outside the root."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from ._base import Optimizer, default
+from .elementwise import sqrt
+from ._hyper import Hyperparameter
+from ._registry import register
+
+__all__ = ["Adagrad"]
+
+
+class AdagradCoefficients(NamedTuple):
+    lr: float
+    epsilon: float
+
+
+def adagrad_rule(p, g, a, c):
+    a = a + g * g
+    return p - c.lr * g / (sqrt(a) + c.epsilon), a
+
+
+@register("adagrad")
+class Adagrad(Optimizer):
+    """Adagrad: per-element learning rates scaled by the sum of all past squared gradients.
+
+    Update, per element, with lr_t the decayed learning rate and a the accumulator (zeros)::
+
+        a = a + g**2
+        p = p - lr_t * g / (sqrt(a) + eps)
+
+    The first step therefore moves each element by about lr_t * sign(g).
+
+    Args:
+        lr: learning rate, float >= 0 (``learning_rate`` is an alias). Default 0.01.
+        epsilon: fuzz factor, float >= 0; None means ``backend.epsilon()`` (1e-7).
+        decay: time-based learning-rate decay, float >= 0. Default 0.
+        clipnorm, clipvalue: see ``Optimizer``.
+
+    Differs from: tf.keras, Keras 3 and optax start the accumulator at 0.1 (Keras 3 and
+    optax also put epsilon inside the root); torch.optim.Adagrad uses eps=1e-10 and its own
+    lr_decay formula.
+
+    References:
+        Duchi, Hazan, Singer, "Adaptive Subgradient Methods for Online Learning and
+        Stochastic Optimization", JMLR 12, 2011.
+
+    Example:
+        >>> import numpy as np
+        >>> from gradstep.optimizers import Adagrad
+        >>> p = np.array([1.0, -1.0])
+        >>> Adagrad(lr=0.1).apply_gradients([(np.array([3.0, -0.5]), p)])
+        >>> p.round(6)
+        array([ 0.9, -0.9])
+    """
+
+    config_keys = ("lr", "decay", "epsilon")
+    keras224_omits = ("iterations",)
+    epsilon = Hyperparameter()
+
+    def __init__(
+        self,
+        lr: float = default(0.01),
+        epsilon: float | None = None,
+        decay: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(lr=lr, decay=decay, **kwargs)
+        self.epsilon = self.resolve_epsilon(epsilon)
+
+    rule = staticmethod(adagrad_rule)
+
+    def slot_names(self) -> tuple[str, ...]:
+        return ("accumulator",)
+
+    def coefficients(
+        self, t: int, lr: float, scalars: Mapping[str, float]
+    ) -> AdagradCoefficients:
+        return AdagradCoefficients(lr, self.epsilon)

@@ -1,0 +1,113 @@
+"""Adam and AMSGrad as in Keras 2.2: bias corrections folded into the step ("eps-hat")."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from ._base import Optimizer, default
+from .elementwise import maximum, sqrt
+from ._hyper import Hyperparameter, check_flag
+from ._registry import register
+
+__all__ = ["Adam"]
+
+
+class AdamCoefficients(NamedTuple):
+    lr_t: float
+    beta_1: float
+    one_minus_beta_1: float
+    beta_2: float
+    one_minus_beta_2: float
+    epsilon: float
+
+
+def adam_rule(p, g, m, v, c):
+    m = c.beta_1 * m + c.one_minus_beta_1 * g
+    v = c.beta_2 * v + c.one_minus_beta_2 * (g * g)
+    return p - c.lr_t * m / (sqrt(v) + c.epsilon), m, v
+
+
+def amsgrad_rule(p, g, m, v, vhat, c):
+    m = c.beta_1 * m + c.one_minus_beta_1 * g
+    v = c.beta_2 * v + c.one_minus_beta_2 * (g * g)
+    vhat = maximum(vhat, v)
+    return p - c.lr_t * m / (sqrt(vhat) + c.epsilon), m, v, vhat
+
+
+@register("adam")
+class Adam(Optimizer):
+    """Adam, and its AMSGrad variant.
+
+    Update, per element, with t = iterations + 1, lr the decayed learning rate and m, v,
+    vhat zeros at the start::
+
+        lr_t = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g**2
+        p = p - lr_t * m / (sqrt(v) + eps)                      (amsgrad=False)
+        vhat = max(vhat, v);  p = p - lr_t * m / (sqrt(vhat) + eps)   (amsgrad=True)
+
+    Args:
+        lr: learning rate, float >= 0 (``learning_rate`` is an alias). Default 0.001.
+        beta_1, beta_2: decay rates of the moment estimates, in [0, 1). 0.9 and 0.999.
+        epsilon: fuzz factor, float >= 0; None means ``backend.epsilon()`` (1e-7).
+        decay: time-based learning-rate decay, float >= 0. Default 0.
+        amsgrad: use the maximum of past (uncorrected) v. Default False.
+        clipnorm, clipvalue: see ``Optimizer``.
+
+    Differs from: torch.optim.Adam and optax.adam add eps after the bias correction
+    (m_hat / (sqrt(v_hat) + eps)); Keras's eps equals theirs times sqrt(1 - beta_2**t).
+    optax.amsgrad takes the maximum of the bias-corrected v. Without AMSGrad the weights
+    still hold one (1,)-shaped dummy vhat per parameter, as in Keras.
+
+    References:
+        Kingma and Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
+        Reddi, Kale, Kumar, "On the Convergence of Adam and Beyond", ICLR 2018.
+
+    Example:
+        >>> import numpy as np
+        >>> from gradstep.optimizers import Adam
+        >>> p = np.array([1.0, -1.0])
+        >>> Adam(lr=0.1).apply_gradients([(np.array([0.5, -2.0]), p)])
+        >>> p.round(6)
+        array([ 0.9, -0.9])
+    """
+
+    config_keys = ("lr", "beta_1", "beta_2", "decay", "epsilon", "amsgrad")
+    beta_1 = Hyperparameter(high=1.0)
+    beta_2 = Hyperparameter(high=1.0)
+    epsilon = Hyperparameter()
+
+    def __init__(
+        self,
+        lr: float = default(0.001),
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float | None = None,
+        decay: float = 0.0,
+        amsgrad: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(lr=lr, decay=decay, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = self.resolve_epsilon(epsilon)
+        self.amsgrad = check_flag("amsgrad", amsgrad)
+
+    @property
+    def rule(self):
+        return amsgrad_rule if self.amsgrad else adam_rule
+
+    def slot_names(self) -> tuple[str, ...]:
+        return ("m", "v", "vhat") if self.amsgrad else ("m", "v")
+
+    def legacy_slot_names(self) -> tuple[str, ...]:
+        return () if self.amsgrad else ("vhat",)
+
+    def coefficients(self, t: int, lr: float, scalars: Mapping[str, float]) -> AdamCoefficients:
+        lr_t = lr * (math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t))
+        return AdamCoefficients(
+            lr_t, self.beta_1, 1.0 - self.beta_1, self.beta_2, 1.0 - self.beta_2, self.epsilon
+        )

@@ -15,7 +15,10 @@ def golden_dir() -> Path:
     configured = os.environ.get("GRADSTEP_GOLDEN_DIR")
     if configured:
         return Path(configured)
-    for candidate in (ROOT.parent / "shared" / "golden", ROOT / "tests" / "data" / "golden"):
+    for candidate in (
+        ROOT.parent / "shared" / "golden",
+        ROOT / "tests" / "data" / "golden",
+    ):
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(
@@ -31,6 +34,10 @@ def golden_files() -> list[Path]:
 def load_case(path: Path) -> dict:
     case = json.loads(path.read_text())
     case["params"] = [np.array(p, dtype=np.float64) for p in case["params"]]
-    case["grads"] = [[np.array(g, dtype=np.float64) for g in step] for step in case["grads"]]
-    case["expected"] = [[np.array(e, dtype=np.float64) for e in step] for step in case["expected"]]
+    case["grads"] = [
+        [np.array(g, dtype=np.float64) for g in step] for step in case["grads"]
+    ]
+    case["expected"] = [
+        [np.array(e, dtype=np.float64) for e in step] for step in case["expected"]
+    ]
     return case

@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from gradstep import backend
+
+# Property tests draw the same examples on every run, so CI results are reproducible.
+settings.register_profile("gradstep", derandomize=True, database=None, deadline=None)
+settings.load_profile("gradstep")
 
 
 @pytest.fixture(autouse=True)

@@ -38,7 +38,9 @@ class ReferenceEngine:
         scale = norm_scale(global_norm(grads), clipnorm) if clipnorm > 0 else 1.0
         if scale != 1.0 or not math.isinf(clipvalue):
             grads = [clip_element(g, scale, clipvalue) for g in grads]
-        results = [rule(p, g, *s, coefficients) for p, g, s in zip(params, grads, slots)]
+        results = [
+            rule(p, g, *s, coefficients) for p, g, s in zip(params, grads, slots)
+        ]
         for p, s, new in zip(params, slots, results):
             for target, value in zip((p, *s), new):
                 np.copyto(target, value, casting="same_kind")

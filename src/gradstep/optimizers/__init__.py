@@ -6,12 +6,11 @@ classes registered with ``register`` or passed in ``custom_objects`` are ever bu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from ._base import Optimizer
 from ._clip import clip_element, global_norm, norm_scale
+from ._hyper import Hyperparameter
 from ._registry import register, registered_names
+from ._serialization import deserialize, get, serialize
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
@@ -19,7 +18,6 @@ from .adamax import Adamax
 from .nadam import Nadam
 from .rmsprop import RMSprop
 from .sgd import SGD
-from ._serialization import deserialize, get, serialize
 
 # Lower-case aliases, as in Keras: the same class objects.
 sgd = SGD
@@ -32,6 +30,7 @@ nadam = Nadam
 
 __all__ = [
     "Optimizer",
+    "Hyperparameter",
     "SGD",
     "RMSprop",
     "Adagrad",

@@ -33,7 +33,9 @@ class default(float):  # noqa: N801 - reads as a marker in signatures: lr=defaul
     apart from an explicit ``lr`` of the same value."""
 
 
-def keras_decayed_lr(lr: float, decay: float, iterations: int, initial_decay: float) -> float:
+def keras_decayed_lr(
+    lr: float, decay: float, iterations: int, initial_decay: float
+) -> float:
     """Keras 2.2's time-based decay: lr * (1 / (1 + decay * iterations)), ``iterations``
     counted before the step, applied only when the constructor's decay was > 0."""
     if initial_decay > 0:
@@ -119,9 +121,13 @@ class Optimizer:
         """Names of the per-parameter arrays, in the order the rule takes them."""
         raise NotImplementedError(f"{type(self).__name__} does not define slot_names()")
 
-    def coefficients(self, t: int, lr: float, scalars: Mapping[str, float]) -> NamedTuple:
+    def coefficients(
+        self, t: int, lr: float, scalars: Mapping[str, float]
+    ) -> NamedTuple:
         """The Python-float coefficients of step ``t`` handed to the rule."""
-        raise NotImplementedError(f"{type(self).__name__} does not define coefficients()")
+        raise NotImplementedError(
+            f"{type(self).__name__} does not define coefficients()"
+        )
 
     def next_scalars(self, t: int, scalars: Mapping[str, float]) -> dict[str, float]:
         """The host-side scalars after step ``t`` (default: unchanged)."""
@@ -149,7 +155,9 @@ class Optimizer:
     def decayed_lr(self) -> float:
         """The learning rate of the next step: lr * (1 / (1 + decay * iterations)), with the
         counter before the step, when the optimizer was built with decay > 0 (Keras 2.2)."""
-        return keras_decayed_lr(self.lr, self.decay, self.iterations, self.initial_decay)
+        return keras_decayed_lr(
+            self.lr, self.decay, self.iterations, self.initial_decay
+        )
 
     def build(self, params: Sequence[np.ndarray]) -> None:
         """Create the zero slots for ``params`` now (``apply_gradients`` does it on its
@@ -164,7 +172,9 @@ class Optimizer:
         self._slots = self._engine.allocate_slots(params, len(self.slot_names()))
         self._params = params
 
-    def apply_gradients(self, grads_and_params: Iterable[tuple[Any, np.ndarray]]) -> None:
+    def apply_gradients(
+        self, grads_and_params: Iterable[tuple[Any, np.ndarray]]
+    ) -> None:
         """One optimizer step over every (gradient, parameter) pair, in place.
 
         Raises before anything changes when a pair is malformed: a ``None`` gradient, a
@@ -182,7 +192,9 @@ class Optimizer:
         scalars = self.next_scalars(t, self._scalars)
         clipvalue = math.inf if not self.clipvalue else float(self.clipvalue)
         clipnorm = float(self.clipnorm) if self.clipnorm else 0.0
-        self._engine.step(self.rule, coefficients, params, grads, slots, clipnorm, clipvalue)
+        self._engine.step(
+            self.rule, coefficients, params, grads, slots, clipnorm, clipvalue
+        )
         self._params, self._slots = params, slots
         self.iterations = t
         self._scalars = scalars
@@ -226,7 +238,9 @@ class Optimizer:
                 "point (float16, float32 or float64)"
             )
         if not param.flags.writeable:
-            raise ValueError(f"parameter {i} is read-only; the step updates it in place")
+            raise ValueError(
+                f"parameter {i} is read-only; the step updates it in place"
+            )
         return param
 
     @staticmethod
@@ -234,7 +248,10 @@ class Optimizer:
         if grad is None:
             raise ValueError(f"gradient {i}: {_NONE_GRADIENT}")
         grad = np.asarray(grad)
-        if not (np.issubdtype(grad.dtype, np.floating) or np.issubdtype(grad.dtype, np.integer)):
+        if not (
+            np.issubdtype(grad.dtype, np.floating)
+            or np.issubdtype(grad.dtype, np.integer)
+        ):
             raise TypeError(
                 f"gradient {i} has dtype {grad.dtype}; expected numbers like its parameter"
             )
@@ -296,7 +313,9 @@ class Optimizer:
         if self._params is None:
             return []
         weights = [np.array(self.iterations, dtype=np.int64)]
-        weights += [np.array(self._scalars[k], dtype=np.float64) for k in self.scalar_state]
+        weights += [
+            np.array(self._scalars[k], dtype=np.float64) for k in self.scalar_state
+        ]
         for k in range(len(self.slot_names())):
             weights += [slots[k].copy() for slots in self._slots]
         for _ in self.legacy_slot_names():
@@ -322,7 +341,9 @@ class Optimizer:
         arrays = []
         for name, shape, value in zip(names, shapes, weights):
             if not hasattr(value, "shape"):
-                raise ValueError(f"optimizer weight {name} must be an array, got {type(value).__name__}")
+                raise ValueError(
+                    f"optimizer weight {name} must be an array, got {type(value).__name__}"
+                )
             value = np.asarray(value)
             if value.shape != shape:
                 raise ValueError(
@@ -330,13 +351,21 @@ class Optimizer:
                     f"shape {value.shape} (weight {name})"
                 )
             if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_):
-                raise ValueError(f"optimizer weight {name} has non-numeric dtype {value.dtype}")
+                raise ValueError(
+                    f"optimizer weight {name} has non-numeric dtype {value.dtype}"
+                )
             arrays.append(value)
         iterations = arrays[0]
-        if not (np.isfinite(iterations) and iterations >= 0 and iterations == np.floor(iterations)):
+        if not (
+            np.isfinite(iterations)
+            and iterations >= 0
+            and iterations == np.floor(iterations)
+        ):
             raise ValueError(f"iterations must be an integer >= 0, got {iterations!r}")
         scalar_count = len(self.scalar_state)
-        for name, value in zip(names[1 : 1 + scalar_count], arrays[1 : 1 + scalar_count]):
+        for name, value in zip(
+            names[1 : 1 + scalar_count], arrays[1 : 1 + scalar_count]
+        ):
             if not np.isfinite(value):
                 raise ValueError(f"{name} must be finite, got {value!r}")
         self.iterations = int(iterations)

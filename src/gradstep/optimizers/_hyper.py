@@ -16,11 +16,17 @@ def check_number(
 
     The range is ``low <= value`` and, when ``high`` is given, ``value < high``.
     """
-    allowed = f"a finite number >= {low:g}" if high is None else f"in [{low:g}, {high:g})"
+    allowed = (
+        f"a finite number >= {low:g}" if high is None else f"in [{low:g}, {high:g})"
+    )
     if isinstance(value, bool) or not _is_real(value):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     number = float(value)
-    if not math.isfinite(number) or number < low or (high is not None and number >= high):
+    if (
+        not math.isfinite(number)
+        or number < low
+        or (high is not None and number >= high)
+    ):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     return number
 
@@ -45,7 +51,9 @@ def _is_real(value: Any) -> bool:
         float(value)
     except (TypeError, ValueError):
         return False
-    return not isinstance(value, (str, bytes, complex)) and not hasattr(value, "__len__")
+    return not isinstance(value, (str, bytes, complex)) and not hasattr(
+        value, "__len__"
+    )
 
 
 class Hyperparameter:
@@ -65,4 +73,8 @@ class Hyperparameter:
         return getattr(obj, self.attribute)
 
     def __set__(self, obj: Any, value: Any) -> None:
-        setattr(obj, self.attribute, check_number(self.name, value, low=self.low, high=self.high))
+        setattr(
+            obj,
+            self.attribute,
+            check_number(self.name, value, low=self.low, high=self.high),
+        )

@@ -32,8 +32,15 @@ def register(name: str | None = None) -> Callable[[_T], _T]:
 
 
 def lookup(name: str) -> type | None:
-    """The class registered under ``name`` (any case), or None."""
-    return _REGISTRY.get(name.lower())
+    """The class registered under ``name``, or whose class name is ``name`` (any case, so
+    ``serialize``'s class names resolve too), or None."""
+    key = name.lower()
+    if key in _REGISTRY:
+        return _REGISTRY[key]
+    for cls in _REGISTRY.values():
+        if cls.__name__.lower() == key:
+            return cls
+    return None
 
 
 def registered_names() -> list[str]:

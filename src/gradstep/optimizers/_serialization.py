@@ -14,7 +14,9 @@ __all__ = ["get", "serialize", "deserialize"]
 def serialize(optimizer: Optimizer) -> dict[str, Any]:
     """``{'class_name': ..., 'config': ...}`` for an optimizer, as Keras writes it."""
     if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"serialize() expects an Optimizer, got {type(optimizer).__name__}")
+        raise TypeError(
+            f"serialize() expects an Optimizer, got {type(optimizer).__name__}"
+        )
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
 
 
@@ -28,7 +30,9 @@ def deserialize(
     if "class_name" not in config:
         raise ValueError(f"Optimizer config has no 'class_name': {dict(config)!r}")
     if "config" not in config:
-        raise ValueError(f"Improper config format: {dict(config)!r}; expected a 'config' key")
+        raise ValueError(
+            f"Improper config format: {dict(config)!r}; expected a 'config' key"
+        )
     name = config["class_name"]
     if not isinstance(name, str):
         raise ValueError(f"Optimizer class_name must be a string, got {name!r}")
@@ -58,7 +62,9 @@ def _resolve(name: str, custom_objects: Mapping[str, type]) -> type:
         cls = lowered.get(name.lower()) or lookup(name)
     if cls is None:
         known = sorted(set(registered_names()) | set(custom_objects))
-        raise ValueError(f"Unknown optimizer: {name}. Known optimizers: {', '.join(known)}")
+        raise ValueError(
+            f"Unknown optimizer: {name}. Known optimizers: {', '.join(known)}"
+        )
     if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
         raise TypeError(f"{name!r} names {cls!r}, which is not an Optimizer subclass")
     return cls

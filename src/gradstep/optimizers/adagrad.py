@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from ._base import Optimizer, default
-from .elementwise import sqrt
 from ._hyper import Hyperparameter
 from ._registry import register
+from .elementwise import sqrt
 
 __all__ = ["Adagrad"]
 

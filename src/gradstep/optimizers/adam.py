@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from ._base import Optimizer, default
-from .elementwise import maximum, sqrt
 from ._hyper import Hyperparameter, check_flag
 from ._registry import register
+from .elementwise import maximum, sqrt
 
 __all__ = ["Adam"]
 
@@ -106,8 +106,15 @@ class Adam(Optimizer):
     def legacy_slot_names(self) -> tuple[str, ...]:
         return () if self.amsgrad else ("vhat",)
 
-    def coefficients(self, t: int, lr: float, scalars: Mapping[str, float]) -> AdamCoefficients:
+    def coefficients(
+        self, t: int, lr: float, scalars: Mapping[str, float]
+    ) -> AdamCoefficients:
         lr_t = lr * (math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t))
         return AdamCoefficients(
-            lr_t, self.beta_1, 1.0 - self.beta_1, self.beta_2, 1.0 - self.beta_2, self.epsilon
+            lr_t,
+            self.beta_1,
+            1.0 - self.beta_1,
+            self.beta_2,
+            1.0 - self.beta_2,
+            self.epsilon,
         )

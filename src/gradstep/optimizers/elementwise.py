@@ -23,7 +23,9 @@ minimum = np.minimum
 ELEMENTWISE_NAMES = ("sqrt", "maximum", "minimum")
 
 
-def rebind(rule: Callable[..., Any], **functions: Callable[..., Any]) -> Callable[..., Any]:
+def rebind(
+    rule: Callable[..., Any], **functions: Callable[..., Any]
+) -> Callable[..., Any]:
     """Return ``rule`` with the global names in ``functions`` bound to other functions.
 
     The code object is shared, so the result computes exactly what ``rule`` computes, with

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from ._base import Optimizer, default
-from .elementwise import sqrt
 from ._hyper import Hyperparameter
 from ._registry import register
+from .elementwise import sqrt
 
 __all__ = ["Nadam"]
 
@@ -115,7 +115,9 @@ class Nadam(Optimizer):
         """mu_t, the momentum of step t under the schedule."""
         return self.beta_1 * (1.0 - 0.5 * 0.96 ** (t * self.schedule_decay))
 
-    def coefficients(self, t: int, lr: float, scalars: Mapping[str, float]) -> NadamCoefficients:
+    def coefficients(
+        self, t: int, lr: float, scalars: Mapping[str, float]
+    ) -> NadamCoefficients:
         mu_t, mu_next = self.momentum(t), self.momentum(t + 1)
         schedule_t = scalars["m_schedule"] * mu_t
         schedule_next = scalars["m_schedule"] * mu_t * mu_next

@@ -87,5 +87,7 @@ class SGD(Optimizer):
     def slot_names(self) -> tuple[str, ...]:
         return ("moment",)
 
-    def coefficients(self, t: int, lr: float, scalars: Mapping[str, float]) -> SGDCoefficients:
+    def coefficients(
+        self, t: int, lr: float, scalars: Mapping[str, float]
+    ) -> SGDCoefficients:
         return SGDCoefficients(lr=lr, momentum=self.momentum)

@@ -126,3 +126,10 @@ def test_epsilon_none_reads_backend_at_construction():
     p = np.array([0.0])
     opt.apply_gradients([(np.array([1.0]), p)])
     assert p[0] == pytest.approx(-1.0 / (1.0 + 1e-3), rel=1e-15)
+
+
+def test_module_clip_norm_function():
+    g = np.array([3.0, 4.0])
+    np.testing.assert_array_equal(optimizers.clip_norm(g, 1.0, 5.0), [0.6, 0.8])
+    assert optimizers.clip_norm(g, 10.0, 5.0) is g
+    assert optimizers.clip_norm(g, 0.0, 5.0) is g

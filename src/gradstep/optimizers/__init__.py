@@ -7,7 +7,7 @@ classes registered with ``register`` or passed in ``custom_objects`` are ever bu
 from __future__ import annotations
 
 from ._base import Optimizer
-from ._clip import clip_element, global_norm, norm_scale
+from ._clip import clip_element, clip_norm, global_norm, norm_scale
 from ._hyper import Hyperparameter
 from ._registry import register, registered_names
 from ._serialization import deserialize, get, serialize
@@ -51,6 +51,7 @@ __all__ = [
     "register",
     "registered_names",
     "clip_element",
+    "clip_norm",
     "global_norm",
     "norm_scale",
 ]

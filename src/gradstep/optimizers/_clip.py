@@ -15,7 +15,7 @@ import numpy as np
 
 from .elementwise import maximum, minimum
 
-__all__ = ["clip_element", "global_norm", "norm_scale"]
+__all__ = ["clip_element", "clip_norm", "global_norm", "norm_scale"]
 
 
 def global_norm(grads: Sequence[np.ndarray]) -> float:
@@ -40,3 +40,10 @@ def clip_element(g, scale, clipvalue):
     ``clipvalue`` is ``inf`` when value clipping is off, which leaves ``g * scale`` as it is.
     """
     return maximum(minimum(g * scale, clipvalue), -clipvalue)
+
+
+def clip_norm(g: np.ndarray, c: float, n: float) -> np.ndarray:
+    """Keras's module function: ``g * c / n`` when c > 0 and n >= c, else ``g``."""
+    if c <= 0 or n < c:
+        return g
+    return g * c / n

@@ -72,7 +72,7 @@ class Adam(Optimizer):
         >>> p = np.array([1.0, -1.0])
         >>> Adam(lr=0.1).apply_gradients([(np.array([0.5, -2.0]), p)])
         >>> p.round(6)
-        array([ 0.9, -0.9])
+        array([ 0.900001, -0.9     ])
     """
 
     config_keys = ("lr", "beta_1", "beta_2", "decay", "epsilon", "amsgrad")

@@ -79,7 +79,7 @@ class Nadam(Optimizer):
         >>> p = np.array([1.0])
         >>> Nadam(lr=0.1).apply_gradients([(np.array([0.5]), p)])
         >>> p.round(6)
-        array([0.8])
+        array([0.894355])
     """
 
     config_keys = ("lr", "beta_1", "beta_2", "epsilon", "schedule_decay")

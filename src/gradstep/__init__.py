@@ -1,9 +1,32 @@
-"""gradstep: the Keras 2.2 optimizers, exact and fast, on NumPy (PyTorch and JAX opt-in)."""
+"""gradstep: the Keras 2.2 optimizers, exact and fast, on NumPy (PyTorch opt-in)."""
 
 from __future__ import annotations
 
-from . import backend, optimizers
+from . import (
+    activations,
+    backend,
+    callbacks,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["backend", "optimizers", "__version__"]
+__all__ = [
+    "activations",
+    "backend",
+    "callbacks",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "optimizers",
+    "regularizers",
+    "__version__",
+]

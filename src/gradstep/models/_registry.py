@@ -19,8 +19,9 @@ _T = TypeVar("_T")
 class Registry:
     """A named collection of classes or objects of one kind (e.g. "activation")."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, plural: str | None = None) -> None:
         self.kind = kind
+        self.plural = plural or f"{kind}s"
         self._items: dict[str, Any] = {}
 
     def register(self, *names: str) -> Callable[[_T], _T]:
@@ -57,4 +58,6 @@ class Registry:
         if name.lower() in lowered:
             return lowered[name.lower()]
         known = sorted(set(self._items) | set(custom))
-        raise ValueError(f"Unknown {self.kind}: {name!r}. Known {self.kind}s: {', '.join(known)}")
+        raise ValueError(
+            f"Unknown {self.kind}: {name!r}. Known {self.plural}: {', '.join(known)}"
+        )

@@ -15,8 +15,13 @@ import numbers
 
 import numpy as np
 
-__all__ = ["set_random_seed", "new_seed_sequence", "check_seed", "generator_state",
-           "restore_generator"]
+__all__ = [
+    "set_random_seed",
+    "new_seed_sequence",
+    "check_seed",
+    "generator_state",
+    "restore_generator",
+]
 
 _root: np.random.SeedSequence | None = None
 
@@ -60,9 +65,10 @@ def generator_state(rng: np.random.Generator) -> dict:
 
 def restore_generator(rng: np.random.Generator, state: object) -> None:
     """Set ``rng`` to ``state`` (from ``generator_state``); ``ValueError`` if malformed."""
-    if not isinstance(state, dict) or state.get("bit_generator") != type(
-        rng.bit_generator
-    ).__name__:
+    if (
+        not isinstance(state, dict)
+        or state.get("bit_generator") != type(rng.bit_generator).__name__
+    ):
         raise ValueError(f"random generator state is malformed: {state!r}")
     probe = type(rng.bit_generator)()
     try:

@@ -154,7 +154,8 @@ class _Elu(Activation_):
     in_place_safe = False
 
     def forward(self, x, out):
-        return np.copyto(out, np.where(x > 0, x, np.expm1(np.minimum(x, 0)))) or out
+        out[...] = np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
+        return out
 
     def backward(self, x, y, dy, out):
         return np.multiply(dy, np.where(x > 0, 1, y + 1), out=out)
@@ -167,7 +168,8 @@ class _Selu(Activation_):
 
     def forward(self, x, out):
         neg = (SELU_SCALE * SELU_ALPHA) * np.expm1(np.minimum(x, 0))
-        return np.copyto(out, np.where(x > 0, SELU_SCALE * x, neg)) or out
+        out[...] = np.where(x > 0, SELU_SCALE * x, neg)
+        return out
 
     def backward(self, x, y, dy, out):
         slope = np.where(x > 0, SELU_SCALE, y + SELU_SCALE * SELU_ALPHA)
@@ -190,7 +192,9 @@ def names() -> list[str]:
     return _REGISTRY.names()
 
 
-def get(identifier: Any, custom_objects: Mapping[str, Any] | None = None) -> Activation_:
+def get(
+    identifier: Any, custom_objects: Mapping[str, Any] | None = None
+) -> Activation_:
     """An activation from a name ('relu', ...), ``None`` (linear) or an activation object."""
     if identifier is None:
         return _REGISTRY.lookup("linear")
@@ -210,6 +214,8 @@ def serialize(activation: Activation_) -> str:
     return activation.name
 
 
-def deserialize(name: str, custom_objects: Mapping[str, Any] | None = None) -> Activation_:
+def deserialize(
+    name: str, custom_objects: Mapping[str, Any] | None = None
+) -> Activation_:
     """The activation called ``name``."""
     return get(name, custom_objects)

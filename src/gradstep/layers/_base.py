@@ -1,0 +1,185 @@
+"""The layer base class: naming, shapes, weights as views, configs, buffers.
+
+A layer's forward and backward passes are NumPy code. Weights and their gradients are
+views into two flat buffers owned by the model (same layout), so one optimizer call
+updates the whole model; ``backward`` writes gradients into those views in place and
+never updates weights itself (so clipping stays global, as in Keras).
+Buffers for activations are kept per shape and reused from batch to batch: the arrays
+a layer returns are overwritten by its next call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .. import backend
+from ..models._registry import Registry
+
+__all__ = ["Layer", "Rngs", "LAYERS", "unique_name"]
+
+LAYERS = Registry("layer")
+_UIDS: dict[str, int] = {}
+_BASE_KEYWORDS = ("name", "trainable", "input_shape", "batch_input_shape", "dtype")
+
+
+def unique_name(prefix: str) -> str:
+    """'dense_1', 'dense_2', ...: Keras's automatic layer names."""
+    _UIDS[prefix] = _UIDS.get(prefix, 0) + 1
+    return f"{prefix}_{_UIDS[prefix]}"
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class Rngs(NamedTuple):
+    """The generators a layer may draw from: ``init`` for initial weights, ``train``
+    for training-time noise (dropout)."""
+
+    init: np.random.Generator
+    train: np.random.Generator
+
+
+class Layer:
+    """Base class of all layers.
+
+    Subclasses implement ``build_weights`` (return ``{name: initial array}``),
+    ``compute_output_shape``, ``forward`` and ``backward``, and extend ``get_config``.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        unknown = [k for k in kwargs if k not in _BASE_KEYWORDS]
+        if unknown:
+            raise TypeError(f"Keyword argument not understood: {unknown[0]!r}")
+        name = kwargs.get("name")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"layer name must be a non-empty string, got {name!r}")
+        self.name: str = name or unique_name(_snake(type(self).__name__))
+        self.trainable: bool = bool(kwargs.get("trainable", True))
+        shape = kwargs.get("batch_input_shape")
+        if shape is None and kwargs.get("input_shape") is not None:
+            shape = (None, *_as_shape(kwargs["input_shape"], "input_shape"))
+        self.batch_input_shape: tuple[int | None, ...] | None = (
+            None
+            if shape is None
+            else (None, *_as_shape(tuple(shape)[1:], "batch_input_shape"))
+        )
+        dtype = kwargs.get("dtype")
+        self.dtype: str | None = None if dtype is None else str(np.dtype(dtype))
+        self.built = False
+        self.input_shape: tuple[int | None, ...] | None = None
+        self.output_shape: tuple[int | None, ...] | None = None
+        self.weight_names: list[str] = []
+        self.weights: list[np.ndarray] = []
+        self.grads: list[np.ndarray] = []
+        self._buffers: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
+
+    # ---- building ------------------------------------------------------------------
+    def build(self, input_shape: tuple[int | None, ...], rngs: Rngs) -> None:
+        """Create the weights for inputs of ``input_shape`` (batch axis first, None)."""
+        self.dtype = self.dtype or backend.floatx()
+        self.input_shape = tuple(input_shape)
+        self.output_shape = self.compute_output_shape(self.input_shape)
+        initial = self.build_weights(self.input_shape, rngs)
+        self.weight_names = list(initial)
+        self.weights = [np.asarray(v, dtype=self.dtype) for v in initial.values()]
+        self.grads = [np.zeros_like(w) for w in self.weights]
+        self._bind_attributes()
+        self.built = True
+
+    def build_weights(
+        self, input_shape: tuple[int | None, ...], rngs: Rngs
+    ) -> dict[str, np.ndarray]:
+        return {}
+
+    def compute_output_shape(
+        self, input_shape: tuple[int | None, ...]
+    ) -> tuple[int | None, ...]:
+        return tuple(input_shape)
+
+    def bind(self, weights: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
+        """Move the weights into ``weights`` (views of the model's buffer; values are
+        copied) and use ``grads`` as the gradient arrays from now on."""
+        for view, value in zip(weights, self.weights):
+            np.copyto(view, value)
+        self.weights, self.grads = list(weights), list(grads)
+        self._bind_attributes()
+
+    def _bind_attributes(self) -> None:
+        for name, w, g in zip(self.weight_names, self.weights, self.grads):
+            setattr(self, name, w)
+            setattr(self, f"{name}_grad", g)
+
+    # ---- passes --------------------------------------------------------------------
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        """The output for ``x``; remembers what ``backward`` needs."""
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray, need_dx: bool, activated: bool = True) -> Any:
+        """Write the weight gradients for the last ``forward`` given dL/dy (``dy`` may be
+        overwritten) and return dL/dx when ``need_dx``. ``activated=False``: ``dy`` is
+        already the gradient before the layer's activation (fused softmax loss)."""
+        raise NotImplementedError
+
+    def buffer(self, key: str, shape: tuple[int, ...], dtype: Any = None) -> np.ndarray:
+        """A reusable uninitialized array for ``key`` and ``shape``."""
+        found = self._buffers.get((key, shape))
+        if found is None or (dtype is not None and found.dtype != dtype):
+            found = np.empty(shape, dtype=dtype or self.dtype)
+            self._buffers[(key, shape)] = found
+        return found
+
+    def release_buffers(self) -> None:
+        """Forget the reusable arrays (they are made again when needed)."""
+        self._buffers.clear()
+
+    # ---- weights and penalties -----------------------------------------------------
+    def penalty(self) -> float:
+        """Regularization added to the loss (0 when the layer has none)."""
+        return 0.0
+
+    def count_params(self) -> int:
+        return int(sum(w.size for w in self.weights))
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w.copy() for w in self.weights]
+
+    # ---- configs -------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
+        if self.batch_input_shape is not None:
+            config["batch_input_shape"] = list(self.batch_input_shape)
+        if self.dtype is not None:
+            config["dtype"] = self.dtype
+        return config
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Layer:
+        try:
+            return cls(**dict(config))
+        except TypeError as exc:
+            raise ValueError(
+                f"Bad {cls.__name__} config {dict(config)!r}: {exc}"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+def _as_shape(shape: Any, what: str) -> tuple[int | None, ...]:
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise ValueError(
+            f"{what} must be a tuple of positive ints, got {shape!r}"
+        ) from None
+    for d in dims:
+        if d is not None and (
+            isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d <= 0
+        ):
+            raise ValueError(f"{what} must be a tuple of positive ints, got {shape!r}")
+    return tuple(None if d is None else int(d) for d in dims)

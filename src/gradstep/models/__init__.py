@@ -1,0 +1,39 @@
+"""Keras 2.2's model API on NumPy: ``Sequential``, ``load_model`` and friends.
+
+    from gradstep import optimizers
+    from gradstep.models import Sequential
+    from gradstep.layers import Dense, Activation
+
+    model = Sequential()
+    model.add(Dense(64, kernel_initializer='uniform', input_shape=(10,)))
+    model.add(Activation('tanh'))
+    model.add(Activation('softmax'))
+    sgd = optimizers.SGD(lr=0.01, decay=1e-6, momentum=0.9, nesterov=True)
+    model.compile(loss='mean_squared_error', optimizer=sgd)
+
+Forward and backward passes are written per layer in NumPy (BLAS for the products);
+weights and gradients live in flat buffers so each batch is one optimizer call.
+Randomness: see ``set_random_seed`` and ``Sequential(seed=...)``.
+"""
+
+from __future__ import annotations
+
+from . import activations, callbacks, initializers, losses, metrics, regularizers
+from ._seeding import set_random_seed
+from .saving import load_model, model_from_config, model_from_json, save_model
+from .sequential import Sequential
+
+__all__ = [
+    "Sequential",
+    "load_model",
+    "save_model",
+    "model_from_json",
+    "model_from_config",
+    "set_random_seed",
+    "activations",
+    "callbacks",
+    "initializers",
+    "losses",
+    "metrics",
+    "regularizers",
+]

@@ -22,7 +22,9 @@ def check_split(arrays: Mapping[str, np.ndarray], source: str) -> Split:
     for key in KEYS:
         value = arrays[key]
         if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_):
-            raise DatasetError(f"{source}: {key} has dtype {value.dtype}; expected numbers")
+            raise DatasetError(
+                f"{source}: {key} has dtype {value.dtype}; expected numbers"
+            )
     for part in ("train", "test"):
         x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
         if x.ndim < 2 or x.shape[0] == 0:
@@ -48,5 +50,7 @@ def check_split(arrays: Mapping[str, np.ndarray], source: str) -> Split:
             f"samples have {arrays['x_test'].shape[1:]}; they must match"
         )
     if arrays["y_train"].ndim != arrays["y_test"].ndim:
-        raise DatasetError(f"{source}: y_train and y_test must both be labels or one-hot")
+        raise DatasetError(
+            f"{source}: y_train and y_test must both be labels or one-hot"
+        )
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])

@@ -51,12 +51,18 @@ def download(
     expected = check_sha256(sha256)
     dest = Path(dest)
     if not url.lower().startswith(("http://", "https://")):
-        raise DatasetError(f"download URL must start with http:// or https://, got {url!r}")
+        raise DatasetError(
+            f"download URL must start with http:// or https://, got {url!r}"
+        )
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{dest.name}.", suffix=".part", dir=dest.parent
+        )
     except OSError as exc:
-        raise DatasetError(f"cannot write to {dest.parent}: {exc.strerror or exc}") from None
+        raise DatasetError(
+            f"cannot write to {dest.parent}: {exc.strerror or exc}"
+        ) from None
     tmp = Path(tmp_name)
     try:
         digest = hashlib.sha256()
@@ -73,7 +79,9 @@ def download(
                         if progress is not None:
                             progress(done, total)
             except urllib.error.HTTPError as exc:
-                raise DatasetError(f"download of {url} failed: HTTP {exc.code} {exc.reason}") from None
+                raise DatasetError(
+                    f"download of {url} failed: HTTP {exc.code} {exc.reason}"
+                ) from None
             except (urllib.error.URLError, OSError, ValueError) as exc:
                 reason = getattr(exc, "reason", None) or exc
                 raise DatasetError(f"download of {url} failed: {reason}") from None

@@ -42,10 +42,14 @@ def _read_bytes(path: Path) -> bytes:
     try:
         return gzip.decompress(raw)
     except EOFError:
-        raise DatasetError(f"{path} is a truncated gzip file; download it again") from None
+        raise DatasetError(
+            f"{path} is a truncated gzip file; download it again"
+        ) from None
     except (OSError, zlib.error) as exc:
         # gzip.BadGzipFile (an OSError) covers a failed CRC-32 or length check.
-        raise DatasetError(f"{path} is a corrupt gzip file ({exc}); download it again") from None
+        raise DatasetError(
+            f"{path} is a corrupt gzip file ({exc}); download it again"
+        ) from None
 
 
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
@@ -78,12 +82,16 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     return data.astype(dtype.newbyteorder("="))
 
 
-def write_idx(path: str | os.PathLike[str], array: np.ndarray, *, compress: bool = False) -> None:
+def write_idx(
+    path: str | os.PathLike[str], array: np.ndarray, *, compress: bool = False
+) -> None:
     """Write ``array`` as an IDX file (gzipped when ``compress``); for tests and tools."""
     array = np.asarray(array)
     code = _CODES.get(array.dtype.newbyteorder("="))
     if code is None:
         raise ValueError(f"IDX cannot store dtype {array.dtype}")
-    header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    header = bytes([0, 0, code, array.ndim]) + struct.pack(
+        f">{array.ndim}I", *array.shape
+    )
     body = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
     Path(path).write_bytes(gzip.compress(body) if compress else body)

@@ -8,8 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from ._arrays import Split, check_split
 from ._cache import cache_dir, keras_datasets_dir
 from ._download import check_sha256, sha256_of
@@ -116,7 +114,9 @@ def _check_mnist(split: Split, source: str) -> Split:
                 f"{source}: x_{part} has shape {x.shape}; MNIST images are (n, 28, 28)"
             )
         if y.ndim != 1 or (y.size and (y.min() < 0 or y.max() > 9)):
-            raise DatasetError(f"{source}: y_{part} must hold labels 0..9, one per image")
+            raise DatasetError(
+                f"{source}: y_{part} must hold labels 0..9, one per image"
+            )
     return split
 
 
@@ -173,4 +173,3 @@ def load_data(
         download_file(url, target, expected, progress=progress)
         found = MnistFiles(target.parent, npz=target)
     return _load_found(found), found
-

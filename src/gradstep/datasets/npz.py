@@ -23,24 +23,30 @@ def load_npz(path: str | os.PathLike[str]) -> Split:
         raise DatasetError(f"{path} does not exist or is not a file")
     arrays: dict[str, np.ndarray] = {}
     try:
-        data = np.load(path, allow_pickle=False)
-        if not hasattr(data, "files"):
-            raise DatasetError(f"{path} is a .npy array, not a .npz archive of {KEYS}")
-        with data:
-            missing = [key for key in KEYS if key not in data.files]
-            if missing:
+        # np.load is given an open handle so a corrupt archive cannot leak the file.
+        with open(path, "rb") as handle:
+            data = np.load(handle, allow_pickle=False)
+            if not hasattr(data, "files"):
                 raise DatasetError(
-                    f"{path} lacks {', '.join(missing)}; a data set .npz needs the arrays "
-                    f"{', '.join(KEYS)} (it has {', '.join(data.files) or 'none'})"
+                    f"{path} is a .npy array, not a .npz archive of {KEYS}"
                 )
-            for key in KEYS:
-                arrays[key] = data[key]
+            with data:
+                missing = [key for key in KEYS if key not in data.files]
+                if missing:
+                    raise DatasetError(
+                        f"{path} lacks {', '.join(missing)}; a data set .npz needs the "
+                        f"arrays {', '.join(KEYS)} (it has {', '.join(data.files) or 'none'})"
+                    )
+                for key in KEYS:
+                    arrays[key] = data[key]
     except DatasetError:
         raise
     except (zipfile.BadZipFile, EOFError) as exc:
         raise DatasetError(f"{path} is truncated or corrupt ({exc})") from None
     except ValueError as exc:
-        raise DatasetError(f"{path} cannot be read without pickle or is malformed ({exc})") from None
+        raise DatasetError(
+            f"{path} cannot be read without pickle or is malformed ({exc})"
+        ) from None
     except OSError as exc:
         raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
     return check_split(arrays, str(path))

@@ -1,0 +1,157 @@
+"""Option values from the command line (strings) or a config file (JSON/YAML values),
+checked by one set of functions so both sources give the same errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ._errors import LabError
+
+__all__ = [
+    "load_config",
+    "to_int",
+    "to_float",
+    "to_int_list",
+    "to_pair",
+    "to_bool",
+    "to_str",
+]
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def to_int(name: str, value: Any, low: int = 1) -> int:
+    """An integer >= ``low``, from an int or its text."""
+    try:
+        if isinstance(value, bool) or isinstance(value, float):
+            raise ValueError
+        number = int(str(value).strip()) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        raise LabError(
+            f"{_flag(name)} must be an integer >= {low}, got {value!r}"
+        ) from None
+    if number < low:
+        raise LabError(f"{_flag(name)} must be an integer >= {low}, got {number}")
+    return number
+
+
+def to_float(
+    name: str, value: Any, low: float, high: float, *, open_high: bool = False
+) -> float:
+    """A finite float in [low, high] (or [low, high) when ``open_high``)."""
+    interval = f"[{low:g}, {high:g}{')' if open_high else ']'}"
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = float(value)
+    except (TypeError, ValueError):
+        raise LabError(
+            f"{_flag(name)} must be a number in {interval}, got {value!r}"
+        ) from None
+    if (
+        not math.isfinite(number)
+        or number < low
+        or number > high
+        or (open_high and number == high)
+    ):
+        raise LabError(f"{_flag(name)} must be a number in {interval}, got {value!r}")
+    return number
+
+
+def _items(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, Iterable):
+        return list(value)
+    return [value]
+
+
+def to_int_list(
+    name: str, value: Any, low: int = 0, allow_empty: bool = False
+) -> list[int]:
+    """Integers from ``"0,1,2"``, a list or one number."""
+    items = [to_int(name, item, low) for item in _items(value)]
+    if not items and not allow_empty:
+        raise LabError(f"{_flag(name)} needs at least one integer, got {value!r}")
+    return items
+
+
+def to_pair(name: str, value: Any) -> tuple[float, float]:
+    """Two finite floats from ``"X,Y"`` or a two-item list."""
+    items = _items(value)
+    try:
+        pair = tuple(float(item) for item in items)
+    except (TypeError, ValueError):
+        pair = ()
+    if len(pair) != 2 or not all(math.isfinite(v) for v in pair):
+        raise LabError(f"{_flag(name)} must be two numbers X,Y, got {value!r}")
+    return pair  # type: ignore[return-value]
+
+
+def to_bool(name: str, value: Any) -> bool:
+    """A config file's true/false."""
+    if isinstance(value, bool):
+        return value
+    raise LabError(f"{name} in the config file must be true or false, got {value!r}")
+
+
+def to_str(name: str, value: Any) -> str:
+    """A non-empty string."""
+    if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
+        raise LabError(f"{_flag(name)} must be a non-empty string, got {value!r}")
+    return str(value)
+
+
+def load_config(path: str | os.PathLike[str], allowed: Iterable[str]) -> dict[str, Any]:
+    """A JSON or YAML (``.yaml``/``.yml``, needs PyYAML) mapping of option names (dashes or
+    underscores) to values; ``LabError`` for unreadable files or unknown keys."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LabError(
+            f"cannot read config file {path}: {exc.strerror or exc}"
+        ) from None
+    except UnicodeDecodeError:
+        raise LabError(f"config file {path} is not UTF-8 text") from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise LabError(
+                f"config file {path} is YAML, which needs PyYAML (pip install pyyaml); "
+                "or write it as JSON"
+            ) from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise LabError(
+                f"config file {path} is not valid YAML: {exc}".replace("\n", " ")
+            ) from None
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise LabError(f"config file {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, Mapping):
+        raise LabError(
+            f"config file {path} must hold a mapping of option names to values"
+        )
+    allowed = sorted(allowed)
+    config = {}
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name not in allowed:
+            raise LabError(
+                f"config file {path}: unknown option {key!r}; known options: "
+                f"{', '.join(allowed)}"
+            )
+        config[name] = value
+    return config

@@ -1,0 +1,168 @@
+"""The files a lab run leaves: per-epoch metrics (CSV), the run record (JSON).
+
+Floats are written with ``repr``, so reading a file back gives the very numbers training
+produced. Both files are written atomically (temporary file, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._errors import LabError
+
+__all__ = [
+    "METRICS",
+    "CSV_COLUMNS",
+    "EpochRow",
+    "write_text_atomic",
+    "write_bytes_atomic",
+    "write_csv",
+    "read_csv",
+    "write_json",
+    "read_record",
+    "json_safe",
+    "RECORD_NAME",
+    "METRICS_NAME",
+    "FIGURE_NAME",
+    "REPORT_NAME",
+]
+
+METRICS = ("loss", "acc", "val_loss", "val_acc")
+CSV_COLUMNS = ("optimizer", "seed", "epoch", *METRICS, "seconds")
+RECORD_NAME = "record.json"
+METRICS_NAME = "metrics.csv"
+FIGURE_NAME = "compare.png"
+REPORT_NAME = "report.md"
+RECORD_FORMAT = "gradstep-lab-record"
+RECORD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class EpochRow:
+    """One epoch of one optimizer with one seed: the History values Keras reports (loss,
+    acc: running means over the epoch's batches; val_*: on the test split afterwards) and
+    the wall-clock seconds the epoch took."""
+
+    optimizer: str
+    seed: int
+    epoch: int
+    loss: float
+    acc: float
+    val_loss: float
+    val_acc: float
+    seconds: float
+
+
+def default_mode(directory: bool = False) -> int:
+    """The permissions a plain ``open``/``mkdir`` would give under the current umask
+    (``mkstemp``/``mkdtemp`` use 0600/0700, too strict for results meant to be shared)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return (0o777 if directory else 0o666) & ~mask
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, default_mode())
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """``write_bytes_atomic`` for UTF-8 text."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_csv(path: str | os.PathLike[str], rows: list[EpochRow]) -> None:
+    """The per-epoch metrics, one row per (optimizer, seed, epoch)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow(
+            [row.optimizer, row.seed, row.epoch]
+            + [repr(float(getattr(row, key))) for key in (*METRICS, "seconds")]
+        )
+    write_text_atomic(path, buffer.getvalue())
+
+
+def read_csv(path: str | os.PathLike[str]) -> list[EpochRow]:
+    """The rows of a ``metrics.csv``; ``LabError`` naming the line when malformed."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LabError(f"cannot read {path}: {exc.strerror or exc}") from None
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None or tuple(header) != CSV_COLUMNS:
+        raise LabError(
+            f"{path} is not a gradstep metrics file (expected columns {CSV_COLUMNS})"
+        )
+    rows = []
+    for line, values in enumerate(reader, start=2):
+        if len(values) != len(CSV_COLUMNS):
+            raise LabError(f"{path}, line {line}: expected {len(CSV_COLUMNS)} fields")
+        try:
+            rows.append(
+                EpochRow(
+                    values[0], int(values[1]), int(values[2]), *map(float, values[3:])
+                )
+            )
+        except ValueError as exc:
+            raise LabError(f"{path}, line {line}: {exc}") from None
+    return rows
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with non-finite floats replaced by None, so the JSON is standard."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def write_json(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
+    """The run record, with its format marker, as indented standard JSON."""
+    data = {"format": RECORD_FORMAT, "version": RECORD_VERSION, **record}
+    text = json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n"
+    write_text_atomic(path, text)
+
+
+def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A record written by ``write_json``; ``LabError`` if missing or not one."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LabError(f"{path} not found: is this a gradstep run folder?") from None
+    except OSError as exc:
+        raise LabError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise LabError(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT:
+        raise LabError(f"{path} is not a gradstep lab record")
+    if data.get("version") != RECORD_VERSION:
+        raise LabError(
+            f"{path} is a version {data.get('version')} record; this gradstep reads "
+            f"version {RECORD_VERSION}"
+        )
+    return data

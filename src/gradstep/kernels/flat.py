@@ -35,7 +35,9 @@ def flatten(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]
     """
     dtypes = {np.asarray(a).dtype for a in arrays}
     if len(dtypes) != 1:
-        raise ValueError(f"flatten() needs arrays of one dtype, got {sorted(map(str, dtypes))}")
+        raise ValueError(
+            f"flatten() needs arrays of one dtype, got {sorted(map(str, dtypes))}"
+        )
     buffer, views = flat_arrays([np.shape(a) for a in arrays], dtypes.pop())
     for view, array in zip(views, arrays):
         view[...] = array
@@ -44,27 +46,33 @@ def flatten(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]
 
 def contiguous_span(arrays: Sequence[np.ndarray]) -> np.ndarray | None:
     """The 1-D array covering ``arrays`` exactly when they are C-contiguous, of one dtype,
-    and laid end to end in memory in this order; otherwise None."""
+    and laid end to end in memory in this order; otherwise None.
+
+    Empty arrays hold no element, so they may be anywhere (NumPy gives an empty slice the
+    address of its base). The span is writeable when the arrays are.
+    """
     if not arrays:
         return None
-    first = arrays[0]
-    dtype = first.dtype
+    dtype = arrays[0].dtype
+    if any(a.dtype != dtype or not a.flags.c_contiguous for a in arrays):
+        return None
+    filled = [a for a in arrays if a.size]
+    if not filled:
+        return np.zeros(0, dtype)
+    first = filled[0]
     address = first.__array_interface__["data"][0]
     total = 0
-    for a in arrays:
-        if a.dtype != dtype or not a.flags.c_contiguous:
-            return None
+    for a in filled:
         if a.__array_interface__["data"][0] != address + total * dtype.itemsize:
             return None
         total += a.size
     base = first
     while base.base is not None and isinstance(base.base, np.ndarray):
         base = base.base
-    base_address = base.__array_interface__["data"][0]
     if not base.flags.c_contiguous or base.dtype != dtype:
         return None
-    offset = (address - base_address) // dtype.itemsize
+    offset = (address - base.__array_interface__["data"][0]) // dtype.itemsize
     flat = base.reshape(-1)[offset : offset + total]
-    if not flat.flags.writeable and first.flags.writeable:
+    if flat.size != total or (not flat.flags.writeable and first.flags.writeable):
         return None
     return flat

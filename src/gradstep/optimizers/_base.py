@@ -232,7 +232,7 @@ class Optimizer:
             raise TypeError(
                 f"parameter {i} must be a NumPy array, got {type(param).__name__}"
             )
-        if not np.issubdtype(param.dtype, np.floating):
+        if param.dtype.kind != "f":
             raise TypeError(
                 f"parameter {i} has dtype {param.dtype}; parameters must be floating "
                 "point (float16, float32 or float64)"
@@ -247,11 +247,9 @@ class Optimizer:
     def _check_grad(i: int, grad: Any, param: np.ndarray) -> np.ndarray:
         if grad is None:
             raise ValueError(f"gradient {i}: {_NONE_GRADIENT}")
-        grad = np.asarray(grad)
-        if not (
-            np.issubdtype(grad.dtype, np.floating)
-            or np.issubdtype(grad.dtype, np.integer)
-        ):
+        if not isinstance(grad, np.ndarray):
+            grad = np.asarray(grad)
+        if grad.dtype.kind not in "fiu":
             raise TypeError(
                 f"gradient {i} has dtype {grad.dtype}; expected numbers like its parameter"
             )
@@ -260,7 +258,7 @@ class Optimizer:
                 f"gradient {i} has shape {grad.shape} but its parameter has shape "
                 f"{param.shape}; they must match"
             )
-        return grad.astype(param.dtype, copy=False)
+        return grad if grad.dtype == param.dtype else grad.astype(param.dtype)
 
     @staticmethod
     def _check_distinct(params: list[np.ndarray]) -> None:

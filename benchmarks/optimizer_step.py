@@ -1,0 +1,528 @@
+"""Optimizer step speed: gradstep's engines against the bandwidth limit and the peers.
+
+For each optimizer (the seven Keras 2.2 ones plus AMSGrad), float32, and each workload
+
+    a: one tensor of 2**24 parameters
+    b: 1,000 tensors of 2**14 parameters
+    c: an MLP/CNN-like mix of ~100 tensors, ~4M parameters in all
+
+it times, interleaved (each round runs every contender once, in a rotating order), the
+median over the rounds of one step of:
+
+    bandwidth     a numba kernel that reads and writes the same arrays as the optimizer
+                  (params, grads, slots in; params, slots out) with trivial arithmetic,
+                  over one flat buffer: the minimal memory traffic, the limit
+    fused/flat    gradstep, engine="fused", parameters and gradients as views of one
+                  buffer (``gradstep.kernels.flatten``): one kernel call per step
+    fused/sep     gradstep, engine="fused", separately allocated arrays: one call each
+    numpy         gradstep, engine="reference": the rule on whole NumPy arrays, with the
+                  temporaries NumPy code written the usual way makes
+    torch-*       torch.optim default (for-loop), foreach, fused (where torch has one)
+    optax         the optax optimizer under jax.jit, params and state donated
+
+and prints ms/step, GB/s (the minimal bytes: 4 * (3 + 2 * slots) per parameter, over the
+time) and ratios: bandwidth time / time, and each peer's time / gradstep fused's time.
+The peers compute their own variants of each algorithm (torch's eps placement and so
+on); only the memory traffic is comparable, which is the point here.
+
+    python benchmarks/optimizer_step.py                # everything (a few minutes)
+    python benchmarks/optimizer_step.py --quick        # small sizes, 3 rounds: a smoke run
+    python benchmarks/optimizer_step.py --optimizers adam,sgd --workloads b --rounds 9
+    python benchmarks/optimizer_step.py --latency      # first-step latency, cold and cached
+    python benchmarks/optimizer_step.py --fight        # numba threads vs BLAS threads
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import gradstep
+from gradstep import optimizers
+from gradstep.kernels import flatten
+
+# name -> (gradstep config, torch class and kwargs, whether torch has fused, optax factory)
+OPTIMIZERS: dict[str, tuple[str, dict, str, dict, bool, str, dict]] = {
+    "sgd": (
+        "SGD",
+        {"lr": 0.01, "momentum": 0.9},
+        "SGD",
+        {"lr": 0.01, "momentum": 0.9},
+        True,
+        "sgd",
+        {"learning_rate": 0.01, "momentum": 0.9},
+    ),
+    "rmsprop": (
+        "RMSprop",
+        {},
+        "RMSprop",
+        {"lr": 0.001},
+        False,
+        "rmsprop",
+        {"learning_rate": 0.001},
+    ),
+    "adagrad": (
+        "Adagrad",
+        {},
+        "Adagrad",
+        {"lr": 0.01},
+        True,
+        "adagrad",
+        {"learning_rate": 0.01},
+    ),
+    "adadelta": (
+        "Adadelta",
+        {},
+        "Adadelta",
+        {"lr": 1.0},
+        False,
+        "adadelta",
+        {"learning_rate": 1.0},
+    ),
+    "adam": ("Adam", {}, "Adam", {"lr": 0.001}, True, "adam", {"learning_rate": 0.001}),
+    "amsgrad": (
+        "Adam",
+        {"amsgrad": True},
+        "Adam",
+        {"lr": 0.001, "amsgrad": True},
+        True,
+        "amsgrad",
+        {"learning_rate": 0.001},
+    ),
+    "adamax": (
+        "Adamax",
+        {},
+        "Adamax",
+        {"lr": 0.002},
+        False,
+        "adamax",
+        {"learning_rate": 0.002},
+    ),
+    "nadam": (
+        "Nadam",
+        {},
+        "NAdam",
+        {"lr": 0.002},
+        False,
+        "nadam",
+        {"learning_rate": 0.002},
+    ),
+}
+
+
+def workload_shapes(name: str, quick: bool) -> list[tuple[int, ...]]:
+    """The tensor shapes of workload a, b or c (16x smaller with --quick)."""
+    if name == "a":
+        return [(1 << (20 if quick else 24),)]
+    if name == "b":
+        return [(1 << (10 if quick else 14),)] * 1000
+    if name == "c":
+        # conv stacks and an MLP head, ~100 tensors: kernels, biases, norm scales/shifts
+        div = 4 if quick else 1
+        shapes: list[tuple[int, ...]] = []
+        channels = [3, 32, 32, 64, 64, 96, 96, 128, 128, 128, 160, 160, 192, 192]
+        for cin, cout in zip(channels, channels[1:]):
+            cout = max(cout // div, 1)
+            shapes += [(3, 3, max(cin // div, 1), cout), (cout,), (cout,), (cout,)]
+        dense = [4096, 512, 512, 256, 256, 128, 10]
+        for fan_in, fan_out in zip(dense, dense[1:]):
+            shapes += [(fan_in // div, fan_out // div or 1), (fan_out // div or 1,)]
+        while len(shapes) < 100:
+            shapes.append((64 // div,))
+        return shapes
+    raise ValueError(f"unknown workload {name!r}; expected a, b or c")
+
+
+@dataclass
+class Contender:
+    name: str
+    step: Callable[[], None]
+    sync: Callable[[], None] = field(default=lambda: None)
+
+
+def _bandwidth_kernels():
+    from numba import njit, prange
+
+    options = {"parallel": True, "error_model": "numpy", "cache": True}
+    half = np.float32(0.5)
+
+    @njit(**options)
+    def one(p, g, s0):
+        for i in prange(p.shape[0]):
+            gi = g[i]
+            s0[i] = s0[i] * half + gi
+            p[i] = p[i] * half + gi
+
+    @njit(**options)
+    def two(p, g, s0, s1):
+        for i in prange(p.shape[0]):
+            gi = g[i]
+            s0[i] = s0[i] * half + gi
+            s1[i] = s1[i] * half + gi
+            p[i] = p[i] * half + gi
+
+    @njit(**options)
+    def three(p, g, s0, s1, s2):
+        for i in prange(p.shape[0]):
+            gi = g[i]
+            s0[i] = s0[i] * half + gi
+            s1[i] = s1[i] * half + gi
+            s2[i] = s2[i] * half + gi
+            p[i] = p[i] * half + gi
+
+    return {1: one, 2: two, 3: three}
+
+
+def _start(shapes, seed=0):
+    rng = np.random.default_rng(seed)
+    params = [(rng.standard_normal(s) * 0.1).astype(np.float32) for s in shapes]
+    grads = [(rng.standard_normal(s) * 1e-3).astype(np.float32) for s in shapes]
+    return params, grads
+
+
+def contenders(key: str, shapes, peers: bool) -> tuple[list[Contender], int]:
+    """Every contender for optimizer ``key`` on ``shapes``; and the slot count."""
+    name, config, torch_name, torch_kwargs, torch_fused, optax_name, optax_kwargs = (
+        OPTIMIZERS[key]
+    )
+    cls = getattr(optimizers, name)
+    slots = len(cls(**config, engine="reference").slot_names())
+    params, grads = _start(shapes)
+    out: list[Contender] = []
+
+    total = sum(p.size for p in params)
+    bw = _bandwidth_kernels()[slots]
+    flat_p, flat_g = flatten(params)[0], flatten(grads)[0]
+    flat_s = [np.zeros(total, np.float32) for _ in range(slots)]
+    out.append(Contender("bandwidth", lambda: bw(flat_p, flat_g, *flat_s)))
+
+    def gradstep_contender(label, engine, flat):
+        p = flatten(params)[1] if flat else [x.copy() for x in params]
+        g = flatten(grads)[1] if flat else [x.copy() for x in grads]
+        opt = cls(**config, engine=engine)
+        pairs = list(zip(g, p))
+        return Contender(label, lambda: opt.apply_gradients(pairs))
+
+    out.append(gradstep_contender("fused/flat", "fused", True))
+    out.append(gradstep_contender("fused/sep", "fused", False))
+    out.append(gradstep_contender("numpy", "reference", False))
+    if not peers:
+        return out, slots
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:
+        torch_cls = getattr(torch.optim, torch_name)
+        variants = [
+            ("torch-default", {"foreach": False}),
+            ("torch-foreach", {"foreach": True}),
+        ]
+        if torch_fused:
+            variants.append(("torch-fused", {"fused": True}))
+        for label, kwargs in variants:
+            tp = [torch.tensor(x).requires_grad_(True) for x in params]
+            for t, gr in zip(tp, grads):
+                t.grad = torch.tensor(gr)
+            opt = torch_cls(tp, **torch_kwargs, **kwargs)
+            out.append(Contender(label, opt.step))
+    try:
+        import jax
+        import optax
+    except ImportError:
+        jax = None
+    if jax is not None:
+        tx = getattr(optax, optax_name)(**optax_kwargs)
+        jp = [jax.numpy.asarray(x) for x in params]
+        jg = [jax.numpy.asarray(x) for x in grads]
+        state = {"params": jp, "opt": tx.init(jp)}
+
+        def update(p, s, g):
+            updates, s = tx.update(g, s, p)
+            return optax.apply_updates(p, updates), s
+
+        jitted = jax.jit(update, donate_argnums=(0, 1))
+
+        def optax_step():
+            state["params"], state["opt"] = jitted(state["params"], state["opt"], jg)
+
+        def optax_sync():
+            jax.block_until_ready(state["params"])
+
+        out.append(Contender("optax", optax_step, optax_sync))
+    return out, slots
+
+
+def measure(items: list[Contender], rounds: int, reps: int) -> dict[str, float]:
+    """Median seconds per step of each contender, interleaved round by round."""
+    for c in items:  # warm-up: compile, allocate, fault pages in
+        for _ in range(2):
+            c.step()
+        c.sync()
+    times: dict[str, list[float]] = {c.name: [] for c in items}
+    for r in range(rounds):
+        order = items[r % len(items) :] + items[: r % len(items)]
+        for c in order:
+            start = time.perf_counter()
+            for _ in range(reps):
+                c.step()
+            c.sync()
+            times[c.name].append((time.perf_counter() - start) / reps)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def run_table(args) -> None:
+    rows = []
+    for workload in args.workloads:
+        shapes = workload_shapes(workload, args.quick)
+        total = sum(int(np.prod(s)) for s in shapes)
+        reps = {"a": 2, "b": 2, "c": 5}[workload]
+        for key in args.optimizers:
+            items, slots = contenders(key, shapes, not args.no_peers)
+            medians = measure(items, args.rounds, reps)
+            nbytes = 4 * (3 + 2 * slots) * total
+            rows.append((workload, key, len(shapes), total, nbytes, medians))
+            _print_block(rows[-1])
+            del items
+    _print_summary(rows)
+
+
+def _print_block(row) -> None:
+    workload, key, count, total, nbytes, medians = row
+    print(
+        f"\n== workload {workload} ({count} tensors, {total:,} params), {key}, "
+        f"{nbytes / total:.0f} B/param"
+    )
+    bw = medians["bandwidth"]
+    ours = medians["fused/flat"]
+    print(
+        f"{'contender':15s} {'ms/step':>9s} {'GB/s':>7s} {'bw/t':>6s} {'t/fused':>8s}"
+    )
+    for name, t in medians.items():
+        print(
+            f"{name:15s} {t * 1e3:9.3f} {nbytes / t / 1e9:7.1f} {bw / t:6.2f} "
+            f"{t / ours:8.2f}"
+        )
+    sys.stdout.flush()
+
+
+def _print_summary(rows) -> None:
+    print(
+        "\n== summary: gradstep fused/flat; bw = bandwidth time / fused time (>= 0.9);"
+        " x peer = peer time / fused time"
+    )
+    head = [
+        "wl",
+        "optimizer",
+        "fused ms",
+        "GB/s",
+        "bw",
+        "x torch-fused",
+        "x torch-best",
+        "x optax",
+        "x numpy",
+    ]
+    print(" | ".join(head))
+    for workload, key, _, _, nbytes, m in rows:
+        ours = m["fused/flat"]
+        torch_times = [
+            m[k] for k in ("torch-default", "torch-foreach", "torch-fused") if k in m
+        ]
+        cells = [
+            workload,
+            key,
+            f"{ours * 1e3:.2f}",
+            f"{nbytes / ours / 1e9:.1f}",
+            f"{m['bandwidth'] / ours:.2f}",
+            f"{m['torch-fused'] / ours:.2f}" if "torch-fused" in m else "-",
+            f"{min(torch_times) / ours:.2f}" if torch_times else "-",
+            f"{m['optax'] / ours:.2f}" if "optax" in m else "-",
+            f"{m['numpy'] / ours:.2f}",
+        ]
+        print(" | ".join(cells))
+
+
+# ---- first-step latency ----------------------------------------------------------------
+_LATENCY = """
+import time
+start = time.perf_counter()
+import numpy as np
+from gradstep import optimizers
+p = np.ones(1000, np.float32)
+opt = optimizers.{name}(engine="fused")
+opt.apply_gradients([(p * 0.5, p)])
+first = time.perf_counter() - start
+t = time.perf_counter(); opt.apply_gradients([(p * 0.5, p)]); second = time.perf_counter() - t
+print(first, second)
+"""
+
+
+def run_latency(args) -> None:
+    print(
+        "first-step latency (fresh process: import gradstep, build, first step), float32"
+    )
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        for key in args.optimizers:
+            name, config = OPTIMIZERS[key][:2]
+            ctor = name if not config.get("amsgrad") else name
+            code = _LATENCY.replace(
+                'optimizers.{name}(engine="fused")',
+                f"optimizers.{ctor}(engine='fused', **{config!r})",
+            )
+            results = []
+            for label in ("cold", "cached"):
+                out = subprocess.run(
+                    [sys.executable, "-c", code],
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout.split()
+                results.append((label, float(out[0]), float(out[1])))
+            print(
+                f"{key:9s} "
+                + "  ".join(
+                    f"{label}: first {first:6.2f} s (then {second * 1e6:.0f} us)"
+                    for label, first, second in results
+                )
+            )
+
+
+# ---- numba threads vs BLAS threads ---------------------------------------------------
+_FIGHT = """
+import sys, time, numpy as np
+from gradstep import optimizers
+from gradstep.kernels import flat_arrays
+engine = sys.argv[1]
+rng = np.random.default_rng(0)
+shapes = [(784, 1024), (1024,), (1024, 1024), (1024,), (1024, 10), (10,)]
+pbuf, params = flat_arrays(shapes); pbuf[:] = rng.standard_normal(pbuf.size) * 0.01
+gbuf, grads = flat_arrays(shapes)
+opt = optimizers.Adam(engine=engine if engine != "none" else "reference")
+X = rng.standard_normal((512, 784)).astype(np.float32)
+def steps(n):
+    for _ in range(n):
+        h = np.maximum(X @ params[0] + params[1], 0)
+        h2 = np.maximum(h @ params[2] + params[3], 0)
+        d = (h2 @ params[4] + params[5]) * 0.01
+        grads[4][...] = h2.T @ d; grads[5][...] = d.sum(0)
+        dh2 = (d @ params[4].T) * (h2 > 0)
+        grads[2][...] = h.T @ dh2; grads[3][...] = dh2.sum(0)
+        dh = (dh2 @ params[2].T) * (h > 0)
+        grads[0][...] = X.T @ dh; grads[1][...] = dh.sum(0)
+        if engine != "none":
+            opt.apply_gradients(zip(grads, params))
+steps(2)
+t = time.perf_counter(); steps(20); print(time.perf_counter() - t)
+"""
+
+
+def run_fight(args) -> None:
+    """An MLP-like loop (matmuls on NumPy's BLAS threads, then an Adam step), 20 steps,
+    in fresh processes, interleaved; median over rounds."""
+    base = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    setups = {
+        "matmuls only, no step": ("none", {}),
+        "reference engine": ("reference", {}),
+        "fused, gradstep's setup (passive OpenMP wait)": ("fused", {}),
+        "fused, OMP_WAIT_POLICY=ACTIVE (numba's default spin)": (
+            "fused",
+            {"OMP_WAIT_POLICY": "ACTIVE"},
+        ),
+        "fused, NUMBA_THREADING_LAYER=workqueue": (
+            "fused",
+            {"NUMBA_THREADING_LAYER": "workqueue"},
+        ),
+    }
+    times: dict[str, list[float]] = {k: [] for k in setups}
+    for _ in range(args.rounds):
+        for label, (engine, extra) in setups.items():
+            out = subprocess.run(
+                [sys.executable, "-c", _FIGHT, engine],
+                env={**base, **extra},
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            times[label].append(float(out))
+    print("MLP-like loop, 20 steps (matmuls + Adam step on 1.9M float32 params):")
+    for label, ts in times.items():
+        print(
+            f"  {label:55s} median {statistics.median(ts) * 1e3:7.0f} ms  "
+            f"min {min(ts) * 1e3:7.0f} ms"
+        )
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    versions = [f"gradstep {gradstep.__version__}", f"numpy {np.__version__}"]
+    for mod in ("numba", "torch", "jax", "optax"):
+        try:
+            versions.append(f"{mod} {__import__(mod).__version__}")
+        except ImportError:
+            pass
+    return (
+        f"{model}, {os.cpu_count()} cores (nproc), {platform.python_implementation()} "
+        f"{platform.python_version()}; " + ", ".join(versions)
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, 3 rounds")
+    parser.add_argument(
+        "--optimizers",
+        default=",".join(OPTIMIZERS),
+        help=f"comma-separated, from {','.join(OPTIMIZERS)}",
+    )
+    parser.add_argument("--workloads", default="a,b,c", help="comma-separated: a, b, c")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 7)")
+    parser.add_argument("--no-peers", action="store_true", help="skip torch and optax")
+    parser.add_argument(
+        "--latency", action="store_true", help="first-step latency only"
+    )
+    parser.add_argument("--fight", action="store_true", help="thread-fight loop only")
+    args = parser.parse_args(argv)
+    args.optimizers = [
+        k.strip().lower() for k in args.optimizers.split(",") if k.strip()
+    ]
+    unknown = [k for k in args.optimizers if k not in OPTIMIZERS]
+    if unknown:
+        parser.error(
+            f"unknown optimizers {unknown}; expected some of {list(OPTIMIZERS)}"
+        )
+    args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    if any(w not in "abc" or len(w) != 1 for w in args.workloads):
+        parser.error("--workloads takes a comma-separated subset of a,b,c")
+    args.rounds = args.rounds or (3 if args.quick else 7)
+    print(machine())
+    if args.latency:
+        run_latency(args)
+    elif args.fight:
+        run_fight(args)
+    else:
+        run_table(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

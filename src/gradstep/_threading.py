@@ -1,0 +1,45 @@
+"""Keep numba's worker threads from fighting NumPy's BLAS threads for the cores.
+
+After a parallel kernel, OpenMP's workers busy-wait for the next one (GNU libgomp spins
+for a while by default). On a machine with few cores those spinning threads take the
+cores from the BLAS threads of the matrix products between two optimizer steps, and from
+other processes: a training loop runs several times slower. ``OMP_WAIT_POLICY=PASSIVE``
+makes the workers sleep at once; libgomp reads it when it is loaded, which numba does on
+its first parallel call. So before numba's first parallel call gradstep sets it (unless
+the user chose a policy), loads numba's threading layer, and puts the environment back
+as it was, so nothing else in the process, nor child processes, sees the change.
+
+numba keeps its own choice of layer (TBB, else OpenMP, else workqueue; the user's
+``NUMBA_THREADING_LAYER`` is respected); the setting matters for OpenMP, the layer of a
+plain ``pip install numba`` on Linux. Measured: benchmarks/results_optimizer_step.md.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+__all__ = ["configure_numba_threads"]
+
+_done = False
+_lock = threading.Lock()
+_POLICY = "OMP_WAIT_POLICY"
+
+
+def configure_numba_threads() -> None:
+    """Start numba's threading layer with passive waiting; once per process."""
+    global _done
+    with _lock:
+        if _done:
+            return
+        _done = True
+        from numba.np.ufunc import parallel
+
+        previous = os.environ.get(_POLICY)
+        if previous is None:
+            os.environ[_POLICY] = "PASSIVE"
+        try:
+            parallel._launch_threads()
+        finally:
+            if previous is None:
+                os.environ.pop(_POLICY, None)

@@ -1,0 +1,163 @@
+"""The numba side of the fused engine: one compiled pass over memory per optimizer rule.
+
+Importing this module imports numba; only ``fused.py`` does, on its first step. The
+kernels call the optimizers' own rule functions and ``_clip.clip_element``: numba compiles
+them as they are (``sqrt``, ``maximum`` and ``minimum`` are NumPy's, which numba supports
+on scalars with NumPy's NaN propagation), so no optimizer's math is written twice.
+
+Compiled kernels are cached on disk (``cache=True``). A kernel is a closure over its
+rule; numba keys a closure's cache entry on a hash of the captured values, and a rule is
+captured by reference (module and name), so the captured ``digest`` of the rule's and the
+clip function's code makes an edited rule compile afresh instead of loading a stale
+kernel (numba does not track changes in called functions on its own).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+from numba.core import types
+from numba.core.errors import NumbaError
+from numba.extending import overload, register_jitable
+
+from .._threading import configure_numba_threads
+from ..optimizers._clip import clip_element
+
+__all__ = ["CompileError", "cacheable", "step_kernel", "sum_of_squares"]
+
+configure_numba_threads()
+register_jitable(clip_element)
+
+_OPTIONS = {"parallel": True, "error_model": "numpy", "nogil": True}
+_LANES = 8  # independent float64 accumulators per block: vectorizable without fastmath
+# Elements per block of the norm: fixed, so the sum never depends on the thread count.
+_BLOCK = 1 << 14
+
+
+def _load(arrays, i):  # pragma: no cover - replaced by the overload in compiled code
+    raise NotImplementedError
+
+
+def _store(arrays, i, values):  # pragma: no cover - replaced by the overload
+    raise NotImplementedError
+
+
+@overload(_load, inline="always")
+def _load_overload(arrays, i):
+    """``(arrays[0][i], arrays[1][i], ...)`` for a tuple of any length."""
+    if not isinstance(arrays, types.BaseTuple):
+        return None
+    if len(arrays) == 0:
+        return lambda arrays, i: ()
+    return lambda arrays, i: (arrays[0][i],) + _load(arrays[1:], i)
+
+
+@overload(_store, inline="always")
+def _store_overload(arrays, i, values):
+    """``arrays[k][i] = values[k]`` for every k."""
+    if not isinstance(arrays, types.BaseTuple):
+        return None
+    if len(arrays) == 0:
+        return lambda arrays, i, values: None
+
+    def store(arrays, i, values):
+        arrays[0][i] = values[0]
+        _store(arrays[1:], i, values[1:])
+
+    return store
+
+
+def _digest(*functions: Callable[..., Any]) -> str:
+    code = b"".join(marshal.dumps(f.__code__) for f in functions)
+    return hashlib.sha256(code).hexdigest()
+
+
+def cacheable(*objects: Any) -> bool:
+    """True for gradstep's own module-level functions and classes. Every rule's kernel
+    shares one cache index (one closure), and numba unpickles the whole index to load
+    any entry, so an entry naming a class that another process cannot import (a custom
+    optimizer in a script or a test module) would break loading for every rule: other
+    rules compile afresh in each process instead (a few seconds, once)."""
+    import sys
+
+    for obj in objects:
+        name = getattr(obj, "__module__", None) or ""
+        module = sys.modules.get(name)
+        if (
+            not name.startswith("gradstep.")
+            or getattr(module, "__spec__", None) is None
+        ):
+            return False
+        if getattr(module, getattr(obj, "__qualname__", "<"), None) is not obj:
+            return False
+    return True
+
+
+def step_kernel(
+    rule: Callable[..., tuple[Any, ...]], parallel: bool = True, cache: bool = False
+) -> Callable[..., None]:
+    """The compiled step of ``rule`` over 1-D arrays (numba compiles it per dtype)::
+
+        kernel(params, grads, slots, coefficients, scale, clipvalue)
+
+    ``slots`` is a tuple of arrays like ``params``; every element i becomes
+    ``rule(params[i], clip_element(grads[i], scale, clipvalue), *slots[:][i], c)``.
+    ``parallel=False`` gives the same loop on the calling thread, for small arrays: waking
+    worker threads costs more than it saves there, and much more on a busy machine.
+    ``cache=True`` (on disk) only where ``cacheable(rule, coefficient class)``.
+    """
+    if cache:
+        register_jitable(rule)
+    # numba keys a closure's cache entry on its code and captured values, not on its
+    # options, so the variant is part of the captured digest.
+    digest = f"{_digest(rule, clip_element)}-{'parallel' if parallel else 'serial'}"
+    compiled_rule = rule if cache else njit(rule)
+
+    @njit(cache=cache, **{**_OPTIONS, "parallel": parallel})
+    def kernel(params, grads, slots, coefficients, scale, clipvalue):
+        digest  # noqa: B018 - captured only to key the disk cache on the rule's code
+        for i in prange(params.shape[0]):
+            g = clip_element(grads[i], scale, clipvalue)
+            new = compiled_rule(params[i], g, *_load(slots, i), coefficients)
+            params[i] = new[0]
+            _store(slots, i, new[1:])
+
+    return kernel
+
+
+@njit(cache=True, **_OPTIONS)
+def sum_of_squares(values):
+    """The sum of ``float64(x)**2`` over a 1-D array: fixed blocks, each summed in
+    ``_LANES`` interleaved float64 accumulators, then the block sums in order. The
+    order is fixed by the length alone, so the result is the same for any thread count."""
+    n = values.shape[0]
+    blocks = (n + _BLOCK - 1) // _BLOCK
+    partial = np.zeros(blocks, dtype=np.float64)
+    for b in prange(blocks):
+        start = b * _BLOCK
+        stop = min(start + _BLOCK, n)
+        lanes = np.zeros(_LANES, dtype=np.float64)
+        whole = start + (stop - start) // _LANES * _LANES
+        for j in range(start, whole, _LANES):
+            for k in range(_LANES):
+                x = np.float64(values[j + k])
+                lanes[k] += x * x
+        total = 0.0
+        for j in range(whole, stop):
+            x = np.float64(values[j])
+            total += x * x
+        for k in range(_LANES):
+            total += lanes[k]
+        partial[b] = total
+    total = 0.0
+    for b in range(blocks):
+        total += partial[b]
+    return total
+
+
+CompileError = NumbaError

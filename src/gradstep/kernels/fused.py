@@ -1,0 +1,285 @@
+"""The fused engine: each optimizer's rule compiled by numba into one pass over memory.
+
+Per element, the compiled kernel reads the parameter, the gradient and the slots once,
+clips the gradient (``_clip.clip_element``), runs the optimizer's own ``rule`` and writes
+the parameter and slots back: the minimal memory traffic of a step. When the parameters,
+the gradients and every slot are each laid end to end in one buffer (``flat.py``; the
+slots always are, as this engine allocates them), the whole step is one kernel call and
+the clipnorm global norm is one reduction. Otherwise the kernel runs once per tensor;
+non-contiguous tensors go through contiguous copies, and float16 (which numba does not
+compute in) through the reference engine's NumPy code.
+
+Results are those of ``ReferenceEngine``, bit for bit: float32 steps get float32
+coefficients, so the compiled arithmetic is NumPy's (Python floats are weak scalars
+there), and no fast-math flag lets the compiler reorder anything. The one exception is
+clipnorm on the one-call path: the global norm is summed in another order than the
+reference's per-tensor ``np.dot``; both are float64 sums of squares, so they differ by
+at most (n - 1) * 2**-53 relative for n elements, and the step is then bitwise the
+reference step with that norm (tests/test_fused_engine.py checks both statements).
+
+numba is imported on the first step, never by ``import gradstep``; kernels compile lazily
+per rule and dtype and are cached on disk.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..optimizers._clip import global_norm, norm_scale
+from .flat import contiguous_span, flat_arrays
+from .reference import ReferenceEngine
+
+__all__ = ["FusedEngine", "numba_available", "require_numba"]
+
+_COMPILED = (np.dtype(np.float32), np.dtype(np.float64))
+# Below this many elements a kernel runs on the calling thread (no worker wake-ups).
+SERIAL_BELOW = 1 << 15
+_INSTALL_HINT = "pip install gradstep[fast]"
+_kernels: dict[Any, Any] = {}
+_lock = threading.Lock()
+
+
+def numba_available() -> bool:
+    """Whether numba can be imported here (checked without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
+
+
+def require_numba() -> None:
+    """Raise ``ImportError`` naming the extra to install when numba is missing."""
+    if not numba_available():
+        raise ImportError(
+            "engine='fused' needs numba, which is not installed; install it with "
+            f"`{_INSTALL_HINT}`, or use engine='reference' (or None for the fastest "
+            "engine available)"
+        )
+
+
+def _numba() -> Any:
+    from . import _numba_kernels
+
+    return _numba_kernels
+
+
+def _kernel(
+    rule: Callable[..., Any],
+    coefficients: NamedTuple,
+    dtype: np.dtype,
+    count: int,
+    parallel: bool = True,
+) -> Any:
+    """The compiled kernel of ``rule`` for ``dtype`` arrays (``coefficients`` typed) and
+    ``count`` slots, or None when numba cannot compile the rule (a custom rule calling
+    functions numba lacks): the reference engine then runs it, with the same results.
+    Compiling happens here, on empty arrays, so a failure never leaves a step half done.
+    """
+    key = (rule, type(coefficients), dtype, count, parallel)
+    if key not in _kernels:
+        kernels = _numba()
+        cache = kernels.cacheable(rule, type(coefficients))
+        kernel = _compiled(
+            kernels.step_kernel(rule, parallel, cache), coefficients, count
+        )
+        if kernel is None and cache:
+            # A cache that cannot be read (written by another version, say) must not
+            # stop the step: compile without it.
+            kernel = _compiled(kernels.step_kernel(rule, parallel), coefficients, count)
+        _kernels[key] = kernel
+    return _kernels[key]
+
+
+def _compiled(kernel: Any, coefficients: NamedTuple, count: int) -> Any:
+    """``kernel`` compiled for ``coefficients``' dtype by a call on empty arrays, or
+    None when that fails."""
+    empty = np.zeros(0, type(coefficients[0]))
+    one = empty.dtype.type(1)
+    try:
+        with _lock:
+            kernel(empty, empty, (empty,) * count, coefficients, one, one)
+    except Exception:  # noqa: BLE001 - any failure: the reference code runs the rule
+        return None
+    return kernel
+
+
+def _typed(coefficients: NamedTuple, dtype: np.dtype) -> NamedTuple:
+    """The coefficients as NumPy scalars of ``dtype``: what NumPy does to Python floats
+    that meet ``dtype`` arrays, so the compiled arithmetic stays in ``dtype``."""
+    return type(coefficients)(*map(dtype.type, coefficients))
+
+
+def _same(a: Sequence[Any], b: Sequence[Any] | None) -> bool:
+    return b is not None and len(a) == len(b) and all(map(operator.is_, a, b))
+
+
+class _Layout:
+    """The one-buffer span of the last arrays seen, so that a step over the same views
+    (the usual case) costs one identity check per array instead of a layout scan. Only
+    arrays that are views of one buffer are remembered: they keep nothing else alive."""
+
+    def __init__(self) -> None:
+        self.arrays: list[np.ndarray] | None = None
+        self.span: np.ndarray | None = None
+
+    def span_of(self, arrays: Sequence[np.ndarray]) -> np.ndarray | None:
+        if _same(arrays, self.arrays):
+            return self.span
+        self.span = contiguous_span(arrays)
+        self.arrays = list(arrays) if self.span is not None else None
+        return self.span
+
+
+class FusedEngine:
+    """One compiled pass over memory per step (numba); see the module docstring."""
+
+    name = "fused"
+
+    def __init__(self) -> None:
+        require_numba()
+        self._params = _Layout()
+        self._grads = _Layout()
+        self._slots: list[tuple[np.ndarray, ...]] | None = None
+        self._slot_spans: tuple[np.ndarray | None, ...] = ()
+
+    # ---- slots ---------------------------------------------------------------------
+    def allocate_slots(
+        self, params: Sequence[np.ndarray], count: int
+    ) -> list[tuple[np.ndarray, ...]]:
+        """Zero slots, C-contiguous; each slot of all parameters laid end to end in one
+        buffer (one per slot) when the parameters share a dtype."""
+        dtypes = {p.dtype for p in params}
+        if len(dtypes) != 1:
+            return [
+                tuple(np.zeros(p.shape, p.dtype) for _ in range(count)) for p in params
+            ]
+        dtype = dtypes.pop()
+        shapes = [p.shape for p in params]
+        per_slot = [flat_arrays(shapes, dtype)[1] for _ in range(count)]
+        return [tuple(views[i] for views in per_slot) for i in range(len(params))]
+
+    # ---- the step ------------------------------------------------------------------
+    def step(
+        self,
+        rule: Callable[..., tuple[Any, ...]],
+        coefficients: NamedTuple,
+        params: Sequence[np.ndarray],
+        grads: Sequence[np.ndarray],
+        slots: Sequence[tuple[np.ndarray, ...]],
+        clipnorm: float,
+        clipvalue: float,
+    ) -> None:
+        """See ``Engine.step``."""
+        count = len(slots[0]) if slots else 0
+        flat = self._flat(params, grads, slots)
+        if flat is not None:
+            p, g, s = flat
+            typed = _typed(coefficients, p.dtype)
+            kernel = _kernel(rule, typed, p.dtype, count, p.size >= SERIAL_BELOW)
+            if kernel is not None:
+                scale = 1.0
+                if clipnorm > 0:
+                    norm = math.sqrt(_numba().sum_of_squares(g))
+                    scale = norm_scale(norm, clipnorm)
+                _run(kernel, p, g, s, typed, scale, clipvalue)
+                return
+        typed_by_dtype = {
+            dtype: _typed(coefficients, dtype)
+            for dtype in {p.dtype for p in params}
+            if dtype in _COMPILED
+        }
+        kernels = {
+            (dtype, parallel): _kernel(rule, typed, dtype, count, parallel)
+            for dtype, typed in typed_by_dtype.items()
+            for parallel in {p.size >= SERIAL_BELOW for p in params if p.dtype == dtype}
+        }
+        scale = norm_scale(global_norm(grads), clipnorm) if clipnorm > 0 else 1.0
+        for p, g, s in zip(params, grads, slots):
+            kernel = kernels.get((p.dtype, p.size >= SERIAL_BELOW))
+            if kernel is None:
+                _reference_step(rule, coefficients, p, g, s, scale, clipvalue)
+            else:
+                _run_one(kernel, p, g, s, typed_by_dtype[p.dtype], scale, clipvalue)
+
+    def _flat(
+        self,
+        params: Sequence[np.ndarray],
+        grads: Sequence[np.ndarray],
+        slots: Sequence[tuple[np.ndarray, ...]],
+    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]] | None:
+        """The 1-D spans of params, grads and each slot when each is one buffer."""
+        p = self._params.span_of(params)
+        if p is None or p.dtype not in _COMPILED:
+            return None
+        g = self._grads.span_of(grads)
+        if g is None or g.shape != p.shape or g.dtype != p.dtype:
+            return None
+        if not _same(slots, self._slots):
+            self._slots = list(slots)
+            count = len(slots[0]) if slots else 0
+            self._slot_spans = tuple(
+                contiguous_span([s[k] for s in slots]) for k in range(count)
+            )
+        spans = self._slot_spans
+        if any(s is None or s.shape != p.shape or s.dtype != p.dtype for s in spans):
+            return None
+        return p, g, spans
+
+
+def _run(
+    kernel: Callable[..., None],
+    p: np.ndarray,
+    g: np.ndarray,
+    s: tuple[np.ndarray, ...],
+    typed: NamedTuple,
+    scale: float,
+    clipvalue: float,
+) -> None:
+    cast = p.dtype.type
+    with _lock:  # numba's workqueue threading layer must not be entered twice at once
+        kernel(p, g, s, typed, cast(scale), cast(clipvalue))
+
+
+def _run_one(
+    kernel: Callable[..., None],
+    p: np.ndarray,
+    g: np.ndarray,
+    s: tuple[np.ndarray, ...],
+    typed: NamedTuple,
+    scale: float,
+    clipvalue: float,
+) -> None:
+    """One tensor: 1-D views of contiguous arrays, contiguous copies of the others
+    (copied back after the kernel for parameters and slots)."""
+    flat_p, flat_g = _contiguous(p), _contiguous(g)
+    flat_s = tuple(_contiguous(x) for x in s)
+    _run(kernel, flat_p, flat_g, flat_s, typed, scale, clipvalue)
+    for target, value in zip((p, *s), (flat_p, *flat_s)):
+        if not target.flags.c_contiguous:
+            target[...] = value.reshape(target.shape)
+
+
+def _contiguous(array: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(array).reshape(-1)
+
+
+def _reference_step(
+    rule: Callable[..., Any],
+    coefficients: NamedTuple,
+    p: np.ndarray,
+    g: np.ndarray,
+    s: tuple[np.ndarray, ...],
+    scale: float,
+    clipvalue: float,
+) -> None:
+    """One tensor through the reference engine, with the global norm's ``scale``
+    applied first (``clip_element(g * scale, 1.0, v)`` is ``clip_element(g, scale, v)``
+    exactly, as multiplying by 1.0 is exact)."""
+    if scale != 1.0:
+        g = g * scale
+    ReferenceEngine().step(rule, coefficients, [p], [g], [s], 0.0, clipvalue)

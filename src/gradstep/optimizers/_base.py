@@ -213,7 +213,22 @@ class Optimizer:
         if not pairs:
             raise ValueError("apply_gradients got no (gradient, parameter) pairs")
         grads, params = [], []
+        ndarray = np.ndarray
         for i, pair in enumerate(pairs):
+            if type(pair) is tuple and len(pair) == 2:
+                grad, param = pair
+                # The usual case, checked cheaply: per-pair cost matters at 1,000 tensors.
+                if (
+                    type(param) is ndarray
+                    and type(grad) is ndarray
+                    and param.dtype.kind == "f"
+                    and grad.dtype == param.dtype
+                    and grad.shape == param.shape
+                    and param.flags.writeable
+                ):
+                    grads.append(grad)
+                    params.append(param)
+                    continue
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise TypeError(
                     f"apply_gradients expects (gradient, parameter) pairs; item {i} is "
@@ -223,7 +238,8 @@ class Optimizer:
             param = self._check_param(i, param)
             grads.append(self._check_grad(i, grad, param))
             params.append(param)
-        self._check_distinct(params)
+        if self._params is None:
+            self._check_distinct(params)
         return grads, params
 
     @staticmethod
@@ -274,12 +290,14 @@ class Optimizer:
     def _check_same_params(self, params: list[np.ndarray]) -> None:
         assert self._params is not None
         if len(params) != len(self._params):
+            self._check_distinct(params)
             raise ValueError(
                 f"this optimizer was built for {len(self._params)} parameters and got "
                 f"{len(params)}; use one optimizer per set of parameters"
             )
         for i, (new, old) in enumerate(zip(params, self._params)):
             if new is not old:
+                self._check_distinct(params)
                 raise ValueError(
                     f"parameter {i} is not the array this optimizer was built for "
                     f"(shape {old.shape}, dtype {old.dtype}); pass the same arrays, in the "

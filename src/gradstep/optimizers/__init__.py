@@ -16,6 +16,7 @@ from .adagrad import Adagrad
 from .adam import Adam
 from .adamax import Adamax
 from .nadam import Nadam
+from .native import TorchOptimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
@@ -38,6 +39,7 @@ __all__ = [
     "Adam",
     "Adamax",
     "Nadam",
+    "TorchOptimizer",
     "sgd",
     "rmsprop",
     "adagrad",

@@ -1,0 +1,60 @@
+"""The Keras 2.2 optimizers as torch.optim optimizers (``pip install gradstep[torch]``).
+
+``gradstep.torch.Adam(model.parameters(), lr=1e-3)`` is a ``torch.optim.Optimizer`` that
+computes exactly what ``gradstep.optimizers.Adam`` (and Keras 2.2) computes: same names,
+defaults and equations, the same per-element rule function. Param groups, lr schedulers,
+``state_dict``/``load_state_dict``, closures, DDP, ``ZeroRedundancyOptimizer`` and FSDP2
+work as with torch's own optimizers; ``clipnorm`` clips by the global norm of every
+gradient of the optimizer (across ranks too). Importing ``gradstep`` alone never imports
+torch.
+
+Float32/float64 CPU tensors are updated in place by gradstep's NumPy engines through
+zero-copy views (the fused numba kernels when numba is installed); ``flatten_params=True``
+puts each group's parameters and gradients in one buffer so a step is one kernel call.
+CUDA tensors and float16/bfloat16 run the same rule with torch operations (float32 math
+and state for 16-bit parameters). Under ZeroRedundancyOptimizer pass
+``clipnorm_group="world"`` so clipnorm sums the squared norms of all ranks' partitions;
+DDP and FSDP2 (DTensor) need nothing.
+
+Example:
+    >>> import torch
+    >>> import gradstep.torch
+    >>> w = torch.nn.Parameter(torch.tensor([1.0, -1.0], dtype=torch.float64))
+    >>> opt = gradstep.torch.Adam([w], lr=0.1)
+    >>> w.grad = torch.tensor([0.5, -2.0], dtype=torch.float64)
+    >>> opt.step()
+    >>> w.detach().numpy().round(6)
+    array([ 0.9, -0.9])
+"""
+
+from __future__ import annotations
+
+try:
+    import torch as _torch  # noqa: F401 - absolute import: PyTorch, not this package
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "gradstep.torch needs PyTorch; install it with `pip install gradstep[torch]`"
+    ) from error
+
+from .. import optimizers as _keras
+from ._optimizer import KerasTorchOptimizer, torch_optimizer
+
+__all__ = [
+    "KerasTorchOptimizer",
+    "torch_optimizer",
+    "SGD",
+    "RMSprop",
+    "Adagrad",
+    "Adadelta",
+    "Adam",
+    "Adamax",
+    "Nadam",
+]
+
+SGD = torch_optimizer(_keras.SGD)
+RMSprop = torch_optimizer(_keras.RMSprop)
+Adagrad = torch_optimizer(_keras.Adagrad)
+Adadelta = torch_optimizer(_keras.Adadelta)
+Adam = torch_optimizer(_keras.Adam)
+Adamax = torch_optimizer(_keras.Adamax)
+Nadam = torch_optimizer(_keras.Nadam)

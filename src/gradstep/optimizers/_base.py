@@ -169,6 +169,9 @@ class Optimizer:
         if self._params is not None:
             self._check_same_params(params)
             return
+        self._bind(params)
+
+    def _bind(self, params: list[np.ndarray]) -> None:
         self._slots = self._engine.allocate_slots(params, len(self.slot_names()))
         self._params = params
 

@@ -67,6 +67,7 @@ class TorchOptimizer:
     _check_grad = staticmethod(Optimizer._check_grad)
     _check_distinct = staticmethod(Optimizer._check_distinct)
     _check_same_params = Optimizer._check_same_params
+    build = Optimizer.build
 
     def __init__(
         self,
@@ -126,17 +127,6 @@ class TorchOptimizer:
 
     def _groups(self) -> list[dict[str, Any]]:
         return (self._template if self._torch is None else self._torch).param_groups
-
-    def build(self, params: Sequence[np.ndarray]) -> None:
-        """Bind the torch optimizer to ``params`` now (the first step does it)."""
-        params = [self._check_param(i, p) for i, p in enumerate(params)]
-        if not params:
-            raise ValueError("build() got no parameters")
-        self._check_distinct(params)
-        if self._params is not None:
-            self._check_same_params(params)
-            return
-        self._bind(params)
 
     def _bind(self, params: list[np.ndarray]) -> None:
         import torch

@@ -171,6 +171,14 @@ def main(argv: list[str] | None = None) -> int:
         "'gradstep'), e.g. to see torch.optim without numba's threads in the process",
     )
     args = parser.parse_args(argv)
+    by_word = {name.split()[0].lower(): name for name in OPTIMIZERS}
+    wanted = [w.strip() for w in args.optimizers.split(",") if w.strip()]
+    unknown = [w for w in wanted if w not in OPTIMIZERS and w.lower() not in by_word]
+    if unknown:
+        parser.error(
+            f"unknown optimizers {unknown}; expected some of {list(OPTIMIZERS)}"
+        )
+    names = [w if w in OPTIMIZERS else by_word[w.lower()] for w in wanted]
     print(f"# {machine()}")
     print(
         f"# median of {args.rounds} interleaved rounds of {args.steps} steps; ms/step"
@@ -182,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| optimizer | workload | variant | ms/step | ratio |")
     print("| --- | --- | --- | ---: | ---: |")
     for workload in args.workloads.split(","):
-        for name in args.optimizers.split(","):
+        for name in names:
             medians = bench(name, workload, args.rounds, args.steps, args.only)
             ours = medians.get("gradstep.torch", float("nan"))
             for label, ms in medians.items():

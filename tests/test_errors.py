@@ -162,6 +162,21 @@ def test_bad_steps_change_nothing(built, make, error, message):
     _assert_unchanged(opt, params, state)
 
 
+def test_reused_gradient_arrays_are_checked_again_when_one_changes(built):
+    opt, params = built
+    grads = [np.ones((2, 3)), np.ones(4)]
+    opt.apply_gradients(zip(grads, params))
+    opt.apply_gradients(zip(grads, params))  # the same arrays again: the quick path
+    state = _state(opt, params)
+    with pytest.raises(ValueError, match=r"gradient 1 has shape \(5,\)"):
+        opt.apply_gradients([(grads[0], params[0]), (np.ones(5), params[1])])
+    with pytest.raises(TypeError, match="item 1 is tuple"):
+        opt.apply_gradients([(grads[0], params[0]), (grads[1], params[1], None)])
+    with pytest.raises(ValueError, match="parameter 1 is not the array"):
+        opt.apply_gradients([(grads[0], params[0]), (grads[1], np.ones(4))])
+    _assert_unchanged(opt, params, state)
+
+
 def test_read_only_parameter():
     p = np.ones(3)
     p.flags.writeable = False

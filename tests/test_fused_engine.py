@@ -9,6 +9,7 @@ norm in another order; that norm is checked against the reference's within
 
 from __future__ import annotations
 
+import ctypes.util
 import math
 import subprocess
 import sys
@@ -170,9 +171,19 @@ def test_flat_layout_is_one_kernel_call_per_step(monkeypatch):
     opt.apply_gradients(zip(grads, params))
     assert calls == [sum(p.size for p in params)] * 2
     calls.clear()
+    multi_calls = []
+    real_multi = fused._multi_kernel
+
+    def recording_multi(*args):
+        kernel = real_multi(*args)
+        return lambda *a: (multi_calls.append(a[4][:, 0].tolist()), kernel(*a))
+
+    monkeypatch.setattr(fused, "_multi_kernel", recording_multi)
     separate = [p.copy() for p in params]
     optimizers.Adam(engine="fused").apply_gradients(zip(grads, separate))
-    assert calls == [p.size for p in separate]
+    assert calls == []  # no per-tensor calls: one multi-tensor call over every tensor
+    assert len(multi_calls) == 1
+    assert sorted(set(multi_calls[0])) == list(range(len(separate)))
 
 
 def _odd_layouts(rng):
@@ -271,6 +282,40 @@ def test_threading_setup_leaves_the_environment_alone():
     )
     env = {k: v for k, v in __import__("os").environ.items() if k != "OMP_WAIT_POLICY"}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+@pytest.mark.skipif(
+    ctypes.util.find_library("gomp") is None, reason="no GNU OpenMP runtime here"
+)
+@pytest.mark.parametrize("preload", [False, True])
+def test_workers_sleep_when_openmp_was_loaded_first(preload):
+    """libgomp loaded before gradstep (as ``import torch`` does) has read its wait
+    policy already: numba's layer is then one whose workers sleep."""
+    code = (
+        "import ctypes, ctypes.util, numpy as np\n"
+        f"if {preload}: ctypes.CDLL(ctypes.util.find_library('gomp'))\n"
+        "from gradstep import optimizers\n"
+        "p = np.ones(3)\n"
+        "optimizers.Adam(engine='fused').apply_gradients([(p, p)])\n"
+        "import numba\n"
+        "print(numba.threading_layer())\n"
+    )
+    env = {
+        k: v
+        for k, v in __import__("os").environ.items()
+        if k not in ("OMP_WAIT_POLICY", "NUMBA_THREADING_LAYER")
+    }
+    layer = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    if preload:
+        assert layer in ("tbb", "workqueue")
+    else:
+        assert layer in ("tbb", "omp")
 
 
 def test_only_gradstep_rules_share_the_disk_cache():

@@ -9,9 +9,14 @@ its first parallel call. So before numba's first parallel call gradstep sets it 
 the user chose a policy), loads numba's threading layer, and puts the environment back
 as it was, so nothing else in the process, nor child processes, sees the change.
 
-numba keeps its own choice of layer (TBB, else OpenMP, else workqueue; the user's
-``NUMBA_THREADING_LAYER`` is respected); the setting matters for OpenMP, the layer of a
-plain ``pip install numba`` on Linux. Measured: benchmarks/results_optimizer_step.md.
+When libgomp is already loaded by then (``import torch`` does it), it has read its
+settings and the policy can no longer be asked for: numba's OpenMP layer would spin (an
+MLP epoch measured 3x slower). gradstep then prefers numba's ``workqueue`` layer, whose
+workers sleep between calls (TBB, where installed, stays first).
+
+numba keeps its own choice of layer otherwise (TBB, else OpenMP, else workqueue); the
+user's ``NUMBA_THREADING_LAYER`` and ``OMP_WAIT_POLICY`` are respected. Measured:
+benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -19,11 +24,20 @@ from __future__ import annotations
 import os
 import threading
 
-__all__ = ["configure_numba_threads"]
+__all__ = ["configure_numba_threads", "openmp_loaded"]
 
 _done = False
 _lock = threading.Lock()
 _POLICY = "OMP_WAIT_POLICY"
+
+
+def openmp_loaded() -> bool:
+    """Whether a GNU OpenMP runtime is mapped into this process (Linux; else False)."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            return any("libgomp" in line for line in maps)
+    except OSError:
+        return False
 
 
 def configure_numba_threads() -> None:
@@ -33,10 +47,13 @@ def configure_numba_threads() -> None:
         if _done:
             return
         _done = True
+        from numba import config
         from numba.np.ufunc import parallel
 
         previous = os.environ.get(_POLICY)
         if previous is None:
+            if config.THREADING_LAYER == "default" and openmp_loaded():
+                config.THREADING_LAYER_PRIORITY = ["tbb", "workqueue", "omp"]
             os.environ[_POLICY] = "PASSIVE"
         try:
             parallel._launch_threads()

@@ -20,15 +20,21 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import carray, njit, prange
 from numba.core import types
 from numba.core.errors import NumbaError
-from numba.extending import overload, register_jitable
+from numba.extending import intrinsic, overload, register_jitable
 
 from .._threading import configure_numba_threads
 from ..optimizers._clip import clip_element
 
-__all__ = ["CompileError", "cacheable", "step_kernel", "sum_of_squares"]
+__all__ = [
+    "CompileError",
+    "cacheable",
+    "multi_tensor_kernel",
+    "step_kernel",
+    "sum_of_squares",
+]
 
 configure_numba_threads()
 register_jitable(clip_element)
@@ -70,6 +76,52 @@ def _store_overload(arrays, i, values):
         _store(arrays[1:], i, values[1:])
 
     return store
+
+
+@intrinsic
+def _pointer(typingctx, address, like):
+    """The int64 ``address`` as a pointer to elements of ``like``'s dtype."""
+    if not isinstance(address, types.Integer) or not isinstance(like, types.Array):
+        return None
+    result = types.CPointer(like.dtype)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(result))
+
+    return result(address, like), codegen
+
+
+def _views(addresses, t, n, like):  # pragma: no cover - replaced by the overload
+    raise NotImplementedError
+
+
+@overload(_views, inline="always")
+def _views_overload(addresses, t, n, like):
+    """``(carray(addresses[0][t], n), carray(addresses[1][t], n), ...)``."""
+    if not isinstance(addresses, types.BaseTuple):
+        return None
+    if len(addresses) == 0:
+        return lambda addresses, t, n, like: ()
+
+    def views(addresses, t, n, like):
+        head = carray(_pointer(addresses[0][t], like), n)
+        return (head,) + _views(addresses[1:], t, n, like)
+
+    return views
+
+
+def _slices(arrays, start):  # pragma: no cover - replaced by the overload
+    raise NotImplementedError
+
+
+@overload(_slices, inline="always")
+def _slices_overload(arrays, start):
+    """``(arrays[0][start:], arrays[1][start:], ...)``."""
+    if not isinstance(arrays, types.BaseTuple):
+        return None
+    if len(arrays) == 0:
+        return lambda arrays, start: ()
+    return lambda arrays, start: (arrays[0][start:],) + _slices(arrays[1:], start)
 
 
 def _digest(*functions: Callable[..., Any]) -> str:
@@ -126,6 +178,48 @@ def step_kernel(
             new = compiled_rule(params[i], g, *_load(slots, i), coefficients)
             params[i] = new[0]
             _store(slots, i, new[1:])
+
+    return kernel
+
+
+def multi_tensor_kernel(
+    rule: Callable[..., tuple[Any, ...]], parallel: bool = True, cache: bool = False
+) -> Callable[..., None]:
+    """The compiled step of ``rule`` over many C-contiguous tensors of one dtype, in one
+    call (the multi-tensor form of ``step_kernel``)::
+
+        kernel(like, params, grads, slots, chunks, coefficients, scale, clipvalue)
+
+    ``params`` and ``grads`` are int64 arrays of the tensors' data addresses, ``slots``
+    a tuple of such arrays (one per slot), ``like`` an empty array of their dtype, and
+    each row ``(tensor, start, stop)`` of ``chunks`` a range of one tensor's elements:
+    the rows are spread over the threads. The caller keeps the arrays alive.
+    """
+    if cache:
+        register_jitable(rule)
+    digest = (
+        f"{_digest(rule, clip_element)}-multi-{'parallel' if parallel else 'serial'}"
+    )
+    compiled_rule = rule if cache else njit(rule)
+
+    @njit(cache=cache, **{**_OPTIONS, "parallel": False})
+    def run(p, g, s, coefficients, scale, clipvalue):
+        for i in range(p.shape[0]):
+            new = compiled_rule(
+                p[i], clip_element(g[i], scale, clipvalue), *_load(s, i), coefficients
+            )
+            p[i] = new[0]
+            _store(s, i, new[1:])
+
+    @njit(cache=cache, **{**_OPTIONS, "parallel": parallel})
+    def kernel(like, params, grads, slots, chunks, coefficients, scale, clipvalue):
+        digest  # noqa: B018 - captured only to key the disk cache on the rule's code
+        for c in prange(chunks.shape[0]):
+            t, start, stop = chunks[c, 0], chunks[c, 1], chunks[c, 2]
+            p = carray(_pointer(params[t], like), stop)[start:]
+            g = carray(_pointer(grads[t], like), stop)[start:]
+            s = _slices(_views(slots, t, stop, like), start)
+            run(p, g, s, coefficients, scale, clipvalue)
 
     return kernel
 

@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..optimizers._clip import global_norm, norm_scale
+from ._multi_tensor import Tables
 from .flat import contiguous_span, flat_arrays
 from .reference import ReferenceEngine
 
@@ -95,6 +96,50 @@ def _kernel(
     return _kernels[key]
 
 
+def _multi_kernel(
+    rule: Callable[..., Any],
+    coefficients: NamedTuple,
+    dtype: np.dtype,
+    count: int,
+    parallel: bool,
+) -> Any:
+    """``_kernel``'s multi-tensor form (``_numba_kernels.multi_tensor_kernel``)."""
+    key = ("multi", rule, type(coefficients), dtype, count, parallel)
+    if key not in _kernels:
+        kernels = _numba()
+        cache = kernels.cacheable(rule, type(coefficients))
+        kernel = _compiled_multi(
+            kernels.multi_tensor_kernel(rule, parallel, cache), coefficients, count
+        )
+        if kernel is None and cache:
+            kernel = _compiled_multi(
+                kernels.multi_tensor_kernel(rule, parallel), coefficients, count
+            )
+        _kernels[key] = kernel
+    return _kernels[key]
+
+
+def _compiled_multi(kernel: Any, coefficients: NamedTuple, count: int) -> Any:
+    like = np.zeros(0, type(coefficients[0]))
+    table = np.zeros(0, np.int64)
+    one = like.dtype.type(1)
+    try:
+        with _lock:
+            kernel(
+                like,
+                table,
+                table,
+                (table,) * count,
+                np.zeros((0, 3), np.int64),
+                coefficients,
+                one,
+                one,
+            )
+    except Exception:  # noqa: BLE001 - any failure: the per-tensor path runs the rule
+        return None
+    return kernel
+
+
 def _compiled(kernel: Any, coefficients: NamedTuple, count: int) -> Any:
     """``kernel`` compiled for ``coefficients``' dtype by a call on empty arrays, or
     None when that fails."""
@@ -146,6 +191,7 @@ class FusedEngine:
         self._grads = _Layout()
         self._slots: list[tuple[np.ndarray, ...]] | None = None
         self._slot_spans: tuple[np.ndarray | None, ...] = ()
+        self._tables = Tables()
 
     # ---- slots ---------------------------------------------------------------------
     def allocate_slots(
@@ -188,23 +234,65 @@ class FusedEngine:
                     scale = norm_scale(norm, clipnorm)
                 _run(kernel, p, g, s, typed, scale, clipvalue)
                 return
+        scale = norm_scale(global_norm(grads), clipnorm) if clipnorm > 0 else 1.0
+        done = self._multi_tensor_step(
+            rule, coefficients, params, grads, slots, scale, clipvalue
+        )
         typed_by_dtype = {
             dtype: _typed(coefficients, dtype)
             for dtype in {p.dtype for p in params}
             if dtype in _COMPILED
         }
-        kernels = {
-            (dtype, parallel): _kernel(rule, typed, dtype, count, parallel)
-            for dtype, typed in typed_by_dtype.items()
-            for parallel in {p.size >= SERIAL_BELOW for p in params if p.dtype == dtype}
-        }
-        scale = norm_scale(global_norm(grads), clipnorm) if clipnorm > 0 else 1.0
-        for p, g, s in zip(params, grads, slots):
-            kernel = kernels.get((p.dtype, p.size >= SERIAL_BELOW))
+        for i, (p, g, s) in enumerate(zip(params, grads, slots)):
+            if i in done:
+                continue
+            typed = typed_by_dtype.get(p.dtype)
+            parallel = p.size >= SERIAL_BELOW
+            kernel = (
+                None
+                if typed is None
+                else _kernel(rule, typed, p.dtype, count, parallel)
+            )
             if kernel is None:
                 _reference_step(rule, coefficients, p, g, s, scale, clipvalue)
             else:
-                _run_one(kernel, p, g, s, typed_by_dtype[p.dtype], scale, clipvalue)
+                _run_one(kernel, p, g, s, typed, scale, clipvalue)
+
+    def _multi_tensor_step(
+        self,
+        rule: Callable[..., tuple[Any, ...]],
+        coefficients: NamedTuple,
+        params: Sequence[np.ndarray],
+        grads: Sequence[np.ndarray],
+        slots: Sequence[tuple[np.ndarray, ...]],
+        scale: float,
+        clipvalue: float,
+    ) -> set[int]:
+        """The C-contiguous tensors, one kernel call per dtype; the indices done."""
+        done: set[int] = set()
+        count = len(slots[0]) if slots else 0
+        for index, group in enumerate(self._tables.groups(params, slots, _COMPILED)):
+            typed = _typed(coefficients, group.dtype)
+            parallel = group.size >= SERIAL_BELOW
+            kernel = _multi_kernel(rule, typed, group.dtype, count, parallel)
+            if kernel is None:
+                continue
+            addresses = self._tables.grads(grads, index)
+            cast = group.dtype.type
+            like = np.zeros(0, group.dtype)
+            with _lock:
+                kernel(
+                    like,
+                    group.params,
+                    addresses,
+                    group.slots,
+                    group.chunks,
+                    typed,
+                    cast(scale),
+                    cast(clipvalue),
+                )
+            done.update(group.indices)
+        return done
 
     def _flat(
         self,

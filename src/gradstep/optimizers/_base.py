@@ -9,6 +9,7 @@ engine, configs and weights.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
@@ -26,6 +27,47 @@ _NONE_GRADIENT = (
     "K.round, K.eval."
 )
 _OPTIONAL_KEYWORDS = ("learning_rate", "clipnorm", "clipvalue", "engine")
+_dtype = operator.attrgetter("dtype")
+_shape = operator.attrgetter("shape")
+_writeable = operator.attrgetter("flags.writeable")
+
+
+def _same_arrays(
+    pairs: list[Any], grads: list[np.ndarray], params: list[np.ndarray]
+) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
+    """``(grads, params)`` when ``pairs`` holds exactly the arrays of the last step, in
+    order (the usual training loop, already checked then), else None."""
+    if len(pairs) != len(params) or set(map(len, pairs)) != {2}:
+        return None
+    new_grads, new_params = zip(*pairs)
+    if all(map(operator.is_, new_params, params)) and all(
+        map(operator.is_, new_grads, grads)
+    ):
+        return grads, params
+    return None
+
+
+def _usual_pairs(
+    pairs: list[Any],
+) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
+    """The gradients and parameters of the usual pairs, checked in bulk (the per-pair
+    cost matters at 1,000 tensors): 2-tuples of ndarrays, float parameters that can be
+    written, gradients of the same dtype and shape. None when anything else is there;
+    the pair-by-pair check then finds it and says which pair."""
+    if set(map(type, pairs)) != {tuple} or set(map(len, pairs)) != {2}:
+        return None
+    grads, params = map(list, zip(*pairs))
+    if set(map(type, grads)) != {np.ndarray} or set(map(type, params)) != {np.ndarray}:
+        return None
+    dtypes = list(map(_dtype, params))
+    if (
+        dtypes != list(map(_dtype, grads))
+        or any(d.kind != "f" for d in set(dtypes))
+        or list(map(_shape, params)) != list(map(_shape, grads))
+        or not all(map(_writeable, params))
+    ):
+        return None
+    return grads, params
 
 
 class default(float):  # noqa: N801 - reads as a marker in signatures: lr=default(0.01)
@@ -79,6 +121,8 @@ class Optimizer:
     scalar_state: ClassVar[Mapping[str, float]] = {}
     keras224_omits: ClassVar[tuple[str, ...]] = ()
     has_decay: ClassVar[bool] = True
+    # The gradient arrays of the last step: the same arrays again need no new checks.
+    _last_grads: list[np.ndarray] | None = None
 
     lr = Hyperparameter()
     decay = Hyperparameter()
@@ -198,7 +242,7 @@ class Optimizer:
         self._engine.step(
             self.rule, coefficients, params, grads, slots, clipnorm, clipvalue
         )
-        self._params, self._slots = params, slots
+        self._params, self._slots, self._last_grads = params, slots, grads
         self.iterations = t
         self._scalars = scalars
 
@@ -215,23 +259,22 @@ class Optimizer:
             ) from None
         if not pairs:
             raise ValueError("apply_gradients got no (gradient, parameter) pairs")
+        if self._params is not None and self._last_grads is not None:
+            same = _same_arrays(pairs, self._last_grads, self._params)
+            if same is not None:
+                return same
+        checked = _usual_pairs(pairs)
+        if checked is None:
+            checked = self._check_each_pair(pairs)
+        if self._params is None:
+            self._check_distinct(checked[1])
+        return checked
+
+    def _check_each_pair(
+        self, pairs: list[Any]
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         grads, params = [], []
-        ndarray = np.ndarray
         for i, pair in enumerate(pairs):
-            if type(pair) is tuple and len(pair) == 2:
-                grad, param = pair
-                # The usual case, checked cheaply: per-pair cost matters at 1,000 tensors.
-                if (
-                    type(param) is ndarray
-                    and type(grad) is ndarray
-                    and param.dtype.kind == "f"
-                    and grad.dtype == param.dtype
-                    and grad.shape == param.shape
-                    and param.flags.writeable
-                ):
-                    grads.append(grad)
-                    params.append(param)
-                    continue
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise TypeError(
                     f"apply_gradients expects (gradient, parameter) pairs; item {i} is "
@@ -241,8 +284,6 @@ class Optimizer:
             param = self._check_param(i, param)
             grads.append(self._check_grad(i, grad, param))
             params.append(param)
-        if self._params is None:
-            self._check_distinct(params)
         return grads, params
 
     @staticmethod
@@ -292,6 +333,10 @@ class Optimizer:
 
     def _check_same_params(self, params: list[np.ndarray]) -> None:
         assert self._params is not None
+        if len(params) == len(self._params) and all(
+            map(operator.is_, params, self._params)
+        ):
+            return
         if len(params) != len(self._params):
             self._check_distinct(params)
             raise ValueError(

@@ -63,6 +63,8 @@ class TorchOptimizer:
 
     # The pair checks of gradstep's optimizers, reused as they are.
     _check_pairs = Optimizer._check_pairs
+    _check_each_pair = Optimizer._check_each_pair
+    _last_grads = None  # never set: every step's pairs are checked in full
     _check_param = staticmethod(Optimizer._check_param)
     _check_grad = staticmethod(Optimizer._check_grad)
     _check_distinct = staticmethod(Optimizer._check_distinct)

@@ -16,6 +16,7 @@ import argparse
 import multiprocessing
 import os
 import platform
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -194,7 +195,7 @@ def interleaved(
 ) -> tuple[dict[str, list[float]], dict[str, str]]:
     """Seconds of each framework's epochs. Each framework runs in a process of its own
     (no thread pools or runtime settings shared between them), one at a time, one epoch
-    of each per round in a rotating order, so every framework meets the same machine
+    of each per round in a shuffled order, so every framework meets the same machine
     load."""
     context = multiprocessing.get_context("spawn")
     workers: dict[str, tuple[Any, Connection]] = {}
@@ -214,7 +215,7 @@ def interleaved(
     times: dict[str, list[float]] = {name: [] for name in order}
     try:
         for r in range(rounds):
-            for name in order[r % len(order) :] + order[: r % len(order)]:
+            for name in random.Random(r).sample(order, len(order)):
                 conn = workers[name][1]
                 conn.send(True)
                 times[name].append(conn.recv())

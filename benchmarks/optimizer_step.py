@@ -6,7 +6,7 @@ For each optimizer (the seven Keras 2.2 ones plus AMSGrad), float32, and each wo
     b: 1,000 tensors of 2**14 parameters
     c: an MLP/CNN-like mix of ~100 tensors, ~4M parameters in all
 
-it times, interleaved (each round runs every contender once, in a rotating order), the
+it times, interleaved (each round runs every contender once, in a shuffled order), the
 median over the rounds of one step of:
 
     bandwidth     a numba kernel that reads and writes the same arrays as the optimizer
@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -271,7 +272,7 @@ def measure(items: list[Contender], rounds: int, reps: int) -> dict[str, float]:
         c.sync()
     times: dict[str, list[float]] = {c.name: [] for c in items}
     for r in range(rounds):
-        order = items[r % len(items) :] + items[: r % len(items)]
+        order = random.Random(r).sample(items, len(items))  # no fixed neighbours
         for c in order:
             start = time.perf_counter()
             for _ in range(reps):
@@ -401,7 +402,9 @@ def run_latency(args) -> None:
 
 # ---- numba threads vs BLAS threads ---------------------------------------------------
 _FIGHT = """
-import sys, time, numpy as np
+import ctypes, ctypes.util, os, sys, time, numpy as np
+if os.environ.get("FIGHT_LOAD_GOMP_FIRST"):  # as ``import torch`` does
+    ctypes.CDLL(ctypes.util.find_library("gomp"))
 from gradstep import optimizers
 from gradstep.kernels import flat_arrays
 engine = sys.argv[1]
@@ -443,6 +446,14 @@ def run_fight(args) -> None:
         "fused, NUMBA_THREADING_LAYER=workqueue": (
             "fused",
             {"NUMBA_THREADING_LAYER": "workqueue"},
+        ),
+        "fused, libgomp loaded first (gradstep picks workqueue)": (
+            "fused",
+            {"FIGHT_LOAD_GOMP_FIRST": "1"},
+        ),
+        "fused, libgomp loaded first, OpenMP layer forced": (
+            "fused",
+            {"FIGHT_LOAD_GOMP_FIRST": "1", "NUMBA_THREADING_LAYER": "omp"},
         ),
     }
     times: dict[str, list[float]] = {k: [] for k in setups}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -128,8 +129,11 @@ def bench(
         opts[label] = factory(make_params(shapes))
         opts[label].step()  # state allocation, kernel compilation
     times: dict[str, list[float]] = {label: [] for label in opts}
-    for _ in range(rounds):
-        for label, opt in opts.items():
+    for r in range(rounds):
+        # a new order each round: no variant always runs right after the same other
+        # (torch's OpenMP workers spin for a while after its kernels)
+        for label in random.Random(r).sample(list(opts), len(opts)):
+            opt = opts[label]
             times[label].append(time_steps(opt, steps))
     return {label: statistics.median(values) for label, values in times.items()}
 

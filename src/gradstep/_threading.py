@@ -12,7 +12,11 @@ as it was, so nothing else in the process, nor child processes, sees the change.
 When libgomp is already loaded by then (``import torch`` does it), it has read its
 settings and the policy can no longer be asked for: numba's OpenMP layer would spin (an
 MLP epoch measured 3x slower). gradstep then prefers numba's ``workqueue`` layer, whose
-workers sleep between calls (TBB, where installed, stays first).
+workers sleep between calls (TBB, where installed, stays first). The exception is
+``gradstep.torch`` (``share_openmp_with_torch``): there the kernels run between torch's
+own parallel operations, and numba's OpenMP layer then runs them on the same libgomp
+workers as torch instead of starting two more threads that fight those (measured:
+gradstep.torch steps 1.2-1.5x faster than with workqueue).
 
 numba keeps its own choice of layer otherwise (TBB, else OpenMP, else workqueue); the
 user's ``NUMBA_THREADING_LAYER`` and ``OMP_WAIT_POLICY`` are respected. Measured:
@@ -24,9 +28,10 @@ from __future__ import annotations
 import os
 import threading
 
-__all__ = ["configure_numba_threads", "openmp_loaded"]
+__all__ = ["configure_numba_threads", "openmp_loaded", "share_openmp_with_torch"]
 
 _done = False
+_share_openmp = False
 _lock = threading.Lock()
 _POLICY = "OMP_WAIT_POLICY"
 
@@ -38,6 +43,12 @@ def openmp_loaded() -> bool:
             return any("libgomp" in line for line in maps)
     except OSError:
         return False
+
+
+def share_openmp_with_torch() -> None:
+    """Keep numba's OpenMP layer even when libgomp was loaded first (by torch)."""
+    global _share_openmp
+    _share_openmp = True
 
 
 def configure_numba_threads() -> None:
@@ -52,7 +63,11 @@ def configure_numba_threads() -> None:
 
         previous = os.environ.get(_POLICY)
         if previous is None:
-            if config.THREADING_LAYER == "default" and openmp_loaded():
+            if (
+                config.THREADING_LAYER == "default"
+                and not _share_openmp
+                and openmp_loaded()
+            ):
                 config.THREADING_LAYER_PRIORITY = ["tbb", "workqueue", "omp"]
             os.environ[_POLICY] = "PASSIVE"
         try:

@@ -5,9 +5,11 @@ clips the gradient (``_clip.clip_element``), runs the optimizer's own ``rule`` a
 the parameter and slots back: the minimal memory traffic of a step. When the parameters,
 the gradients and every slot are each laid end to end in one buffer (``flat.py``; the
 slots always are, as this engine allocates them), the whole step is one kernel call and
-the clipnorm global norm is one reduction. Otherwise the kernel runs once per tensor;
-non-contiguous tensors go through contiguous copies, and float16 (which numba does not
-compute in) through the reference engine's NumPy code.
+the clipnorm global norm is one reduction. Otherwise the C-contiguous tensors of each
+dtype still go to one call, of the multi-tensor kernel (``_multi_tensor.py``: tables of
+addresses, elements cut into chunks shared by the threads); the kernel runs once per
+tensor only for non-contiguous ones, through contiguous copies, and float16 (which
+numba does not compute in) goes through the reference engine's NumPy code.
 
 Results are those of ``ReferenceEngine``, bit for bit: float32 steps get float32
 coefficients, so the compiled arithmetic is NumPy's (Python floats are weak scalars

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from .._threading import share_openmp_with_torch
 from ..kernels import select_engine
 from ..optimizers import Optimizer as KerasOptimizer
 from ..optimizers._hyper import check_flag
@@ -58,7 +59,9 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         flatten_params: move each group's CPU float32/float64 parameters into one
             buffer per dtype (``p.data`` becomes a view; the Parameters stay the same
             objects) and gather their gradients into one buffer at each step, so the
-            fused engine updates a whole group in one kernel call. Off by default: it
+            fused engine updates a whole group as one span. Without it the engine still
+            makes one (multi-tensor) kernel call per group and dtype, plus a few
+            microseconds per tensor to look at its gradient. Off by default: it
             replaces ``p.data`` and keeps a gradient buffer (memory of one more copy of
             the parameters); ``torch.save`` of one such parameter saves its whole
             buffer.
@@ -95,6 +98,7 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         self._clipnorm_group_arg = clipnorm_group
         self._torch_ops = engine == "torch"
         self._engine = select_engine(None if engine == "torch" else engine)
+        share_openmp_with_torch()  # kernels between torch ops: on torch's own workers
         self._views: dict[int, Any] = {}
         self._flatten_params = check_flag("flatten_params", flatten_params)
         self._grad_buffers: dict[Any, Any] = {}

@@ -21,6 +21,7 @@ from gradstep import optimizers
 from gradstep.kernels import flatten, select_engine
 
 from ._golden import golden_files, load_case
+from ._threads import numba_layer_after
 
 numba = pytest.importorskip("numba")
 
@@ -291,27 +292,13 @@ def test_threading_setup_leaves_the_environment_alone():
 def test_workers_sleep_when_openmp_was_loaded_first(preload):
     """libgomp loaded before gradstep (as ``import torch`` does) has read its wait
     policy already: numba's layer is then one whose workers sleep."""
-    code = (
+    layer = numba_layer_after(
         "import ctypes, ctypes.util, numpy as np\n"
         f"if {preload}: ctypes.CDLL(ctypes.util.find_library('gomp'))\n"
         "from gradstep import optimizers\n"
         "p = np.ones(3)\n"
         "optimizers.Adam(engine='fused').apply_gradients([(p, p)])\n"
-        "import numba\n"
-        "print(numba.threading_layer())\n"
     )
-    env = {
-        k: v
-        for k, v in __import__("os").environ.items()
-        if k not in ("OMP_WAIT_POLICY", "NUMBA_THREADING_LAYER")
-    }
-    layer = subprocess.run(
-        [sys.executable, "-c", code],
-        check=True,
-        env=env,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
     if preload:
         assert layer in ("tbb", "workqueue")
     else:

@@ -5,6 +5,11 @@ kernels call the optimizers' own rule functions and ``_clip.clip_element``: numb
 them as they are (``sqrt``, ``maximum`` and ``minimum`` are NumPy's, which numba supports
 on scalars with NumPy's NaN propagation), so no optimizer's math is written twice.
 
+Two forms: ``step_kernel`` over 1-D arrays (one buffer per operand), and
+``multi_tensor_kernel`` over many tensors given by tables of data addresses; its inner
+loop is a separate compiled function taking arrays, where LLVM vectorizes it (with
+runtime overlap checks) as it does ``step_kernel``'s loop.
+
 Compiled kernels are cached on disk (``cache=True``). A kernel is a closure over its
 rule; numba keys a closure's cache entry on a hash of the captured values, and a rule is
 captured by reference (module and name), so the captured ``digest`` of the rule's and the

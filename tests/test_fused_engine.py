@@ -173,13 +173,15 @@ def test_flat_layout_is_one_kernel_call_per_step(monkeypatch):
     assert calls == [sum(p.size for p in params)] * 2
     calls.clear()
     multi_calls = []
-    real_multi = fused._multi_kernel
+    real_kernel = fused._kernel
 
-    def recording_multi(*args):
-        kernel = real_multi(*args)
+    def recording_multi(*args, multi=False):
+        kernel = real_kernel(*args, multi=multi)
+        if not multi:
+            return kernel
         return lambda *a: (multi_calls.append(a[4][:, 0].tolist()), kernel(*a))
 
-    monkeypatch.setattr(fused, "_multi_kernel", recording_multi)
+    monkeypatch.setattr(fused, "_kernel", recording_multi)
     separate = [p.copy() for p in params]
     optimizers.Adam(engine="fused").apply_gradients(zip(grads, separate))
     assert calls == []  # no per-tensor calls: one multi-tensor call over every tensor

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CHUNK", "Group", "Tables"]
+__all__ = ["CHUNK", "Group", "Tables", "same_items"]
 
 CHUNK = 1 << 14  # elements per chunk: a thread's share of work is whole chunks
 
@@ -26,9 +26,10 @@ CHUNK = 1 << 14  # elements per chunk: a thread's share of work is whole chunks
 class Group:
     """The C-contiguous tensors of one dtype: their indices in the step's lists, the
     addresses of their parameters and of each slot, and the chunk rows
-    ``(tensor, start, stop)``."""
+    ``(tensor, start, stop)``; ``like`` is an empty array of the dtype for the kernel."""
 
     dtype: np.dtype
+    like: np.ndarray
     indices: list[int]
     params: np.ndarray
     slots: tuple[np.ndarray, ...]
@@ -53,7 +54,8 @@ def _chunk_rows(sizes: Sequence[int]) -> np.ndarray:
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
-def _same(a: Sequence[object], b: Sequence[object] | None) -> bool:
+def same_items(a: Sequence[object], b: Sequence[object] | None) -> bool:
+    """Whether ``b`` holds the very objects of ``a``, in order."""
     return b is not None and len(a) == len(b) and all(map(operator.is_, a, b))
 
 
@@ -76,7 +78,7 @@ class Tables:
     ) -> list[Group]:
         """One group per dtype in ``dtypes`` of the tensors whose parameter and slots
         are C-contiguous (the others are left to the caller)."""
-        if _same(params, self._params) and _same(slots, self._slots):
+        if same_items(params, self._params) and same_items(slots, self._slots):
             return self._groups
         by_dtype: dict[np.dtype, list[int]] = {}
         for i, (p, s) in enumerate(zip(params, slots)):
@@ -90,6 +92,7 @@ class Tables:
         self._groups = [
             Group(
                 dtype=dtype,
+                like=np.zeros(0, dtype),
                 indices=indices,
                 params=_addresses([params[i] for i in indices]),
                 slots=tuple(
@@ -107,7 +110,7 @@ class Tables:
     def grads(self, grads: Sequence[np.ndarray], index: int) -> np.ndarray:
         """The address table of group ``index``'s gradients (C-contiguous copies are
         made, and kept with the table, for the others)."""
-        if not _same(grads, self._grads):
+        if not same_items(grads, self._grads):
             tables = []
             for group in self._groups:
                 arrays = [

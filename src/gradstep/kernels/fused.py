@@ -26,7 +26,6 @@ per rule and dtype and are cached on disk.
 from __future__ import annotations
 
 import math
-import operator
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -34,7 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..optimizers._clip import global_norm, norm_scale
-from ._multi_tensor import Tables
+from ._multi_tensor import Tables, same_items
 from .flat import contiguous_span, flat_arrays
 from .reference import ReferenceEngine
 
@@ -77,79 +76,42 @@ def _kernel(
     dtype: np.dtype,
     count: int,
     parallel: bool = True,
+    multi: bool = False,
 ) -> Any:
     """The compiled kernel of ``rule`` for ``dtype`` arrays (``coefficients`` typed) and
-    ``count`` slots, or None when numba cannot compile the rule (a custom rule calling
-    functions numba lacks): the reference engine then runs it, with the same results.
-    Compiling happens here, on empty arrays, so a failure never leaves a step half done.
+    ``count`` slots (``multi``: its multi-tensor form), or None when numba cannot compile
+    the rule (a custom rule calling functions numba lacks): the reference engine then
+    runs it, with the same results. Compiling happens here, on empty arrays, so a failure
+    never leaves a step half done.
     """
-    key = (rule, type(coefficients), dtype, count, parallel)
+    key = (rule, type(coefficients), dtype, count, parallel, multi)
     if key not in _kernels:
         kernels = _numba()
+        build = kernels.multi_tensor_kernel if multi else kernels.step_kernel
         cache = kernels.cacheable(rule, type(coefficients))
-        kernel = _compiled(
-            kernels.step_kernel(rule, parallel, cache), coefficients, count
-        )
+        kernel = _compiled(build(rule, parallel, cache), coefficients, count, multi)
         if kernel is None and cache:
             # A cache that cannot be read (written by another version, say) must not
             # stop the step: compile without it.
-            kernel = _compiled(kernels.step_kernel(rule, parallel), coefficients, count)
+            kernel = _compiled(build(rule, parallel), coefficients, count, multi)
         _kernels[key] = kernel
     return _kernels[key]
 
 
-def _multi_kernel(
-    rule: Callable[..., Any],
-    coefficients: NamedTuple,
-    dtype: np.dtype,
-    count: int,
-    parallel: bool,
-) -> Any:
-    """``_kernel``'s multi-tensor form (``_numba_kernels.multi_tensor_kernel``)."""
-    key = ("multi", rule, type(coefficients), dtype, count, parallel)
-    if key not in _kernels:
-        kernels = _numba()
-        cache = kernels.cacheable(rule, type(coefficients))
-        kernel = _compiled_multi(
-            kernels.multi_tensor_kernel(rule, parallel, cache), coefficients, count
-        )
-        if kernel is None and cache:
-            kernel = _compiled_multi(
-                kernels.multi_tensor_kernel(rule, parallel), coefficients, count
-            )
-        _kernels[key] = kernel
-    return _kernels[key]
-
-
-def _compiled_multi(kernel: Any, coefficients: NamedTuple, count: int) -> Any:
-    like = np.zeros(0, type(coefficients[0]))
-    table = np.zeros(0, np.int64)
-    one = like.dtype.type(1)
-    try:
-        with _lock:
-            kernel(
-                like,
-                table,
-                table,
-                (table,) * count,
-                np.zeros((0, 3), np.int64),
-                coefficients,
-                one,
-                one,
-            )
-    except Exception:  # noqa: BLE001 - any failure: the per-tensor path runs the rule
-        return None
-    return kernel
-
-
-def _compiled(kernel: Any, coefficients: NamedTuple, count: int) -> Any:
-    """``kernel`` compiled for ``coefficients``' dtype by a call on empty arrays, or
-    None when that fails."""
+def _compiled(kernel: Any, coefficients: NamedTuple, count: int, multi: bool) -> Any:
+    """``kernel`` compiled for ``coefficients``' dtype by a call on empty arrays (empty
+    tables for the multi-tensor form), or None when that fails."""
     empty = np.zeros(0, type(coefficients[0]))
     one = empty.dtype.type(1)
+    if multi:
+        table = np.zeros(0, np.int64)
+        chunks = np.zeros((0, 3), np.int64)
+        args = (empty, table, table, (table,) * count, chunks, coefficients, one, one)
+    else:
+        args = (empty, empty, (empty,) * count, coefficients, one, one)
     try:
         with _lock:
-            kernel(empty, empty, (empty,) * count, coefficients, one, one)
+            kernel(*args)
     except Exception:  # noqa: BLE001 - any failure: the reference code runs the rule
         return None
     return kernel
@@ -159,10 +121,6 @@ def _typed(coefficients: NamedTuple, dtype: np.dtype) -> NamedTuple:
     """The coefficients as NumPy scalars of ``dtype``: what NumPy does to Python floats
     that meet ``dtype`` arrays, so the compiled arithmetic stays in ``dtype``."""
     return type(coefficients)(*map(dtype.type, coefficients))
-
-
-def _same(a: Sequence[Any], b: Sequence[Any] | None) -> bool:
-    return b is not None and len(a) == len(b) and all(map(operator.is_, a, b))
 
 
 class _Layout:
@@ -175,7 +133,7 @@ class _Layout:
         self.span: np.ndarray | None = None
 
     def span_of(self, arrays: Sequence[np.ndarray]) -> np.ndarray | None:
-        if _same(arrays, self.arrays):
+        if same_items(arrays, self.arrays):
             return self.span
         self.span = contiguous_span(arrays)
         self.arrays = list(arrays) if self.span is not None else None
@@ -240,6 +198,8 @@ class FusedEngine:
         done = self._multi_tensor_step(
             rule, coefficients, params, grads, slots, scale, clipvalue
         )
+        if len(done) == len(params):
+            return
         typed_by_dtype = {
             dtype: _typed(coefficients, dtype)
             for dtype in {p.dtype for p in params}
@@ -276,15 +236,14 @@ class FusedEngine:
         for index, group in enumerate(self._tables.groups(params, slots, _COMPILED)):
             typed = _typed(coefficients, group.dtype)
             parallel = group.size >= SERIAL_BELOW
-            kernel = _multi_kernel(rule, typed, group.dtype, count, parallel)
+            kernel = _kernel(rule, typed, group.dtype, count, parallel, multi=True)
             if kernel is None:
                 continue
             addresses = self._tables.grads(grads, index)
             cast = group.dtype.type
-            like = np.zeros(0, group.dtype)
             with _lock:
                 kernel(
-                    like,
+                    group.like,
                     group.params,
                     addresses,
                     group.slots,
@@ -309,7 +268,7 @@ class FusedEngine:
         g = self._grads.span_of(grads)
         if g is None or g.shape != p.shape or g.dtype != p.dtype:
             return None
-        if not _same(slots, self._slots):
+        if not same_items(slots, self._slots):
             self._slots = list(slots)
             count = len(slots[0]) if slots else 0
             self._slot_spans = tuple(

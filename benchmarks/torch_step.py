@@ -2,11 +2,10 @@
 
 Workloads (those of the fused-engine issue): (a) one tensor of 16M elements, (b) 1,000
 tensors of 16K, (c) an MLP-like mix of 100 tensors (50 weight matrices and their biases)
-totalling ~3.7M. Both gradstep.torch layouts are timed: the default (state flat per group, one
-kernel call per tensor) and ``flatten_params=True`` (parameters and gradients in one
-buffer too: one kernel call per step). For each optimizer, every variant trains its own
-copy of the parameters;
-the variants are timed interleaved, ``--rounds`` rounds of ``--steps`` steps each, and the
+totalling ~3.7M. Both gradstep.torch layouts are timed: the default (state flat per
+group; after the first step, one multi-tensor kernel call reading each gradient's
+address) and ``flatten_params=True`` (parameters in one buffer too). For each optimizer,
+every variant trains its own copy of the parameters; the variants are timed interleaved, ``--rounds`` rounds of ``--steps`` steps each, and the
 median ms/step is printed with its ratio to gradstep.torch (> 1: gradstep.torch faster).
 
 torch.optim variants: the default (single-tensor loop on CPU), ``foreach=True`` and

@@ -116,9 +116,7 @@ def test_clipnorm_is_global_over_all_groups():
     """Two groups with one clipnorm give the steps of one NumPy optimizer over all."""
     params = make_params(SHAPES, dtype=torch.float64)
     steps = grad_sequence(SHAPES, 3, dtype=torch.float64, scale=5.0)
-    expected, _ = numpy_trajectory(
-        "Adam", {"clipnorm": 0.5}, params, steps, "reference"
-    )
+    expected, _ = numpy_trajectory("Adam", {"clipnorm": 0.5}, params, steps, None)
     opt = gtorch.Adam(
         [{"params": params[:1]}, {"params": params[1:], "lr": 0.001}], clipnorm=0.5
     )

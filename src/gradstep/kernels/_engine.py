@@ -21,6 +21,11 @@ class Engine(Protocol):
         """``count`` zero arrays per parameter, with the parameter's shape and dtype."""
         ...
 
+    def squares(self, grads: Sequence[np.ndarray]) -> list[float]:
+        """Each gradient's float64 sum of squares, as ``step`` sums it for clipnorm: the
+        global norm is the square root of these added in order (``_clip.total``)."""
+        ...
+
     def step(
         self,
         rule: Callable[..., tuple[Any, ...]],

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CHUNK", "Group", "Tables", "same_items"]
+__all__ = ["CHUNK", "Group", "Tables", "address_table", "same_items"]
 
 CHUNK = 1 << 14  # elements per chunk: a thread's share of work is whole chunks
 
@@ -36,6 +36,27 @@ class Group:
     chunks: np.ndarray
     size: int
 
+    @classmethod
+    def of(
+        cls,
+        dtype: np.dtype,
+        indices: list[int],
+        params: np.ndarray,
+        slots: tuple[np.ndarray, ...],
+        sizes: Sequence[int],
+    ) -> Group:
+        """The group of tensors with these parameter and slot address tables and
+        element counts."""
+        return cls(
+            dtype=np.dtype(dtype),
+            like=np.zeros(0, dtype),
+            indices=indices,
+            params=params,
+            slots=slots,
+            chunks=_chunk_rows(sizes),
+            size=sum(sizes),
+        )
+
 
 def _address(array: np.ndarray) -> int:
     return array.ctypes.data
@@ -52,6 +73,11 @@ def _chunk_rows(sizes: Sequence[int]) -> np.ndarray:
         for start in range(0, size, CHUNK)
     ]
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
+
+
+def address_table(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The data addresses and chunk rows of C-contiguous ``arrays``."""
+    return _addresses(arrays), _chunk_rows([a.size for a in arrays])
 
 
 def same_items(a: Sequence[object], b: Sequence[object] | None) -> bool:
@@ -90,16 +116,12 @@ class Tables:
                 by_dtype.setdefault(p.dtype, []).append(i)
         count = len(slots[0]) if slots else 0
         self._groups = [
-            Group(
-                dtype=dtype,
-                like=np.zeros(0, dtype),
-                indices=indices,
-                params=_addresses([params[i] for i in indices]),
-                slots=tuple(
-                    _addresses([slots[i][k] for i in indices]) for k in range(count)
-                ),
-                chunks=_chunk_rows([params[i].size for i in indices]),
-                size=sum(params[i].size for i in indices),
+            Group.of(
+                dtype,
+                indices,
+                _addresses([params[i] for i in indices]),
+                tuple(_addresses([slots[i][k] for i in indices]) for k in range(count)),
+                [params[i].size for i in indices],
             )
             for dtype, indices in by_dtype.items()
         ]

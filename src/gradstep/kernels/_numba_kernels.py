@@ -32,6 +32,7 @@ from numba.extending import intrinsic, overload, register_jitable
 
 from .._threading import configure_numba_threads
 from ..optimizers._clip import clip_element
+from ._multi_tensor import CHUNK
 
 __all__ = [
     "CompileError",
@@ -39,6 +40,7 @@ __all__ = [
     "multi_tensor_kernel",
     "step_kernel",
     "sum_of_squares",
+    "tensor_squares",
 ]
 
 configure_numba_threads()
@@ -46,8 +48,9 @@ register_jitable(clip_element)
 
 _OPTIONS = {"parallel": True, "error_model": "numpy", "nogil": True}
 _LANES = 8  # independent float64 accumulators per block: vectorizable without fastmath
-# Elements per block of the norm: fixed, so the sum never depends on the thread count.
-_BLOCK = 1 << 14
+# Elements per block of the norm (the multi-tensor chunk): fixed, so the sum never
+# depends on the thread count.
+_BLOCK = CHUNK
 
 
 def _load(arrays, i):  # pragma: no cover - replaced by the overload in compiled code
@@ -229,34 +232,57 @@ def multi_tensor_kernel(
     return kernel
 
 
+@njit(cache=True, error_model="numpy", nogil=True)
+def _block_squares(values):
+    """The sum of ``float64(x)**2`` over one block: ``_LANES`` interleaved float64
+    accumulators over whole groups of lanes, then the tail and the lanes in order."""
+    n = values.shape[0]
+    lanes = np.zeros(_LANES, dtype=np.float64)
+    whole = n // _LANES * _LANES
+    for j in range(0, whole, _LANES):
+        for k in range(_LANES):
+            x = np.float64(values[j + k])
+            lanes[k] += x * x
+    total = 0.0
+    for j in range(whole, n):
+        x = np.float64(values[j])
+        total += x * x
+    for k in range(_LANES):
+        total += lanes[k]
+    return total
+
+
 @njit(cache=True, **_OPTIONS)
 def sum_of_squares(values):
-    """The sum of ``float64(x)**2`` over a 1-D array: fixed blocks, each summed in
-    ``_LANES`` interleaved float64 accumulators, then the block sums in order. The
-    order is fixed by the length alone, so the result is the same for any thread count."""
+    """The sum of ``float64(x)**2`` over a 1-D array: blocks of ``_BLOCK`` elements from
+    its start (``_block_squares``), then the block sums in order. The order is fixed by
+    the length alone, so the result is the same for any thread count."""
     n = values.shape[0]
     blocks = (n + _BLOCK - 1) // _BLOCK
     partial = np.zeros(blocks, dtype=np.float64)
     for b in prange(blocks):
         start = b * _BLOCK
-        stop = min(start + _BLOCK, n)
-        lanes = np.zeros(_LANES, dtype=np.float64)
-        whole = start + (stop - start) // _LANES * _LANES
-        for j in range(start, whole, _LANES):
-            for k in range(_LANES):
-                x = np.float64(values[j + k])
-                lanes[k] += x * x
-        total = 0.0
-        for j in range(whole, stop):
-            x = np.float64(values[j])
-            total += x * x
-        for k in range(_LANES):
-            total += lanes[k]
-        partial[b] = total
+        partial[b] = _block_squares(values[start : min(start + _BLOCK, n)])
     total = 0.0
     for b in range(blocks):
         total += partial[b]
     return total
+
+
+@njit(cache=True, **_OPTIONS)
+def tensor_squares(like, addresses, chunks, count):
+    """``sum_of_squares`` of each of ``count`` C-contiguous tensors given by data
+    addresses, in one call: ``chunks`` are the multi-tensor kernel's rows
+    ``(tensor, start, stop)``, in order and cut every ``CHUNK`` elements of each tensor,
+    so each tensor's blocks and their order are ``sum_of_squares``'s."""
+    partial = np.zeros(chunks.shape[0], dtype=np.float64)
+    for c in prange(chunks.shape[0]):
+        t, start, stop = chunks[c, 0], chunks[c, 1], chunks[c, 2]
+        partial[c] = _block_squares(carray(_pointer(addresses[t], like), stop)[start:])
+    sums = np.zeros(count, dtype=np.float64)
+    for c in range(chunks.shape[0]):
+        sums[chunks[c, 0]] += partial[c]
+    return sums
 
 
 CompileError = NumbaError

@@ -5,7 +5,7 @@ clips the gradient (``_clip.clip_element``), runs the optimizer's own ``rule`` a
 the parameter and slots back: the minimal memory traffic of a step. When the parameters,
 the gradients and every slot are each laid end to end in one buffer (``flat.py``; the
 slots always are, as this engine allocates them), the whole step is one kernel call and
-the clipnorm global norm is one reduction. Otherwise the C-contiguous tensors of each
+the clipnorm global norm one more. Otherwise the C-contiguous tensors of each
 dtype still go to one call, of the multi-tensor kernel (``_multi_tensor.py``: tables of
 addresses, elements cut into chunks shared by the threads); the kernel runs once per
 tensor only for non-contiguous ones, through contiguous copies, and float16 (which
@@ -14,9 +14,10 @@ numba does not compute in) goes through the reference engine's NumPy code.
 Results are those of ``ReferenceEngine``, bit for bit: float32 steps get float32
 coefficients, so the compiled arithmetic is NumPy's (Python floats are weak scalars
 there), and no fast-math flag lets the compiler reorder anything. The one exception is
-clipnorm on the one-call path: the global norm is summed in another order than the
-reference's per-tensor ``np.dot``; both are float64 sums of squares, so they differ by
-at most (n - 1) * 2**-53 relative for n elements, and the step is then bitwise the
+clipnorm's global norm: each gradient's float64 sum of squares is summed by numba in
+fixed blocks of its own elements (``squares``: the same value whatever the layout, the
+grouping or the thread count) where the reference uses ``np.dot``; the two orders differ
+by at most (n - 1) * 2**-53 relative for n elements, and the step is then bitwise the
 reference step with that norm (tests/test_fused_engine.py checks both statements).
 
 numba is imported on the first step, never by ``import gradstep``; kernels compile lazily
@@ -32,12 +33,18 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..optimizers._clip import global_norm, norm_scale
-from ._multi_tensor import Tables, same_items
+from ..optimizers._clip import norm_scale, squared_norms, total
+from ._multi_tensor import Group, Tables, address_table, same_items
 from .flat import contiguous_span, flat_arrays
 from .reference import ReferenceEngine
 
-__all__ = ["FusedEngine", "numba_available", "require_numba"]
+__all__ = [
+    "AddressedStep",
+    "FusedEngine",
+    "addressed_step",
+    "numba_available",
+    "require_numba",
+]
 
 _COMPILED = (np.dtype(np.float32), np.dtype(np.float64))
 # Below this many elements a kernel runs on the calling thread (no worker wake-ups).
@@ -131,13 +138,27 @@ class _Layout:
     def __init__(self) -> None:
         self.arrays: list[np.ndarray] | None = None
         self.span: np.ndarray | None = None
+        self._table: tuple[np.ndarray, np.ndarray] | None = None
 
     def span_of(self, arrays: Sequence[np.ndarray]) -> np.ndarray | None:
         if same_items(arrays, self.arrays):
             return self.span
         self.span = contiguous_span(arrays)
         self.arrays = list(arrays) if self.span is not None else None
+        self._table = None
         return self.span
+
+    def squares(self) -> list[float]:
+        """Each array's sum of squares (``FusedEngine.squares``), from the span."""
+        assert self.span is not None and self.arrays is not None
+        if self._table is None:
+            sizes = np.array([a.size for a in self.arrays], dtype=np.int64)
+            starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+            address = self.span.__array_interface__["data"][0]
+            addresses = address + starts * self.span.dtype.itemsize
+            self._table = (addresses, address_table(self.arrays)[1])
+        addresses, chunks = self._table
+        return _tensor_squares(self.span[:0], addresses, chunks)
 
 
 class FusedEngine:
@@ -190,13 +211,17 @@ class FusedEngine:
             if kernel is not None:
                 scale = 1.0
                 if clipnorm > 0:
-                    norm = math.sqrt(_numba().sum_of_squares(g))
+                    norm = math.sqrt(total(self._grads.squares()))
                     scale = norm_scale(norm, clipnorm)
                 _run(kernel, p, g, s, typed, scale, clipvalue)
                 return
-        scale = norm_scale(global_norm(grads), clipnorm) if clipnorm > 0 else 1.0
+        groups = self._tables.groups(params, slots, _COMPILED)
+        scale = 1.0
+        if clipnorm > 0:
+            norm = math.sqrt(total(self._grouped_squares(grads, groups)))
+            scale = norm_scale(norm, clipnorm)
         done = self._multi_tensor_step(
-            rule, coefficients, params, grads, slots, scale, clipvalue
+            rule, coefficients, groups, grads, slots, scale, clipvalue
         )
         if len(done) == len(params):
             return
@@ -220,38 +245,65 @@ class FusedEngine:
             else:
                 _run_one(kernel, p, g, s, typed, scale, clipvalue)
 
+    def squares(self, grads: Sequence[np.ndarray]) -> list[float]:
+        """See ``Engine.squares``: for float32/float64 gradients ``sum_of_squares`` of
+        each one's elements (fixed blocks from its start, so the value depends on the
+        gradient alone, however it is laid out or grouped), else NumPy's."""
+        result = [0.0] * len(grads)
+        by_dtype: dict[np.dtype, list[int]] = {}
+        others: list[int] = []
+        for i, g in enumerate(grads):
+            if g.dtype in _COMPILED:
+                by_dtype.setdefault(g.dtype, []).append(i)
+            else:
+                others.append(i)
+        for i, value in zip(others, squared_norms([grads[i] for i in others])):
+            result[i] = value
+        for dtype, indices in by_dtype.items():
+            arrays = [np.ascontiguousarray(grads[i]) for i in indices]
+            addresses, chunks = address_table(arrays)
+            sums = _tensor_squares(np.zeros(0, dtype), addresses, chunks)
+            for i, value in zip(indices, sums):
+                result[i] = value
+        return result
+
+    def _grouped_squares(
+        self, grads: Sequence[np.ndarray], groups: list[Group]
+    ) -> list[float]:
+        """``squares(grads)``, reading the grouped tensors through their address
+        tables (the step needs those anyway)."""
+        result: list[float | None] = [None] * len(grads)
+        for index, group in enumerate(groups):
+            table = self._tables.grads(grads, index)
+            sums = _tensor_squares(group.like, table, group.chunks)
+            for i, value in zip(group.indices, sums):
+                result[i] = value
+        rest = [i for i, value in enumerate(result) if value is None]
+        for i, value in zip(rest, self.squares([grads[i] for i in rest])):
+            result[i] = value
+        return result  # type: ignore[return-value]
+
     def _multi_tensor_step(
         self,
         rule: Callable[..., tuple[Any, ...]],
         coefficients: NamedTuple,
-        params: Sequence[np.ndarray],
+        groups: list[Group],
         grads: Sequence[np.ndarray],
         slots: Sequence[tuple[np.ndarray, ...]],
         scale: float,
         clipvalue: float,
     ) -> set[int]:
-        """The C-contiguous tensors, one kernel call per dtype; the indices done."""
+        """The grouped tensors, one kernel call per dtype; the indices done."""
         done: set[int] = set()
         count = len(slots[0]) if slots else 0
-        for index, group in enumerate(self._tables.groups(params, slots, _COMPILED)):
+        for index, group in enumerate(groups):
             typed = _typed(coefficients, group.dtype)
             parallel = group.size >= SERIAL_BELOW
             kernel = _kernel(rule, typed, group.dtype, count, parallel, multi=True)
             if kernel is None:
                 continue
             addresses = self._tables.grads(grads, index)
-            cast = group.dtype.type
-            with _lock:
-                kernel(
-                    group.like,
-                    group.params,
-                    addresses,
-                    group.slots,
-                    group.chunks,
-                    typed,
-                    cast(scale),
-                    cast(clipvalue),
-                )
+            AddressedStep(kernel, group)(coefficients, addresses, scale, clipvalue)
             done.update(group.indices)
         return done
 
@@ -278,6 +330,81 @@ class FusedEngine:
         if any(s is None or s.shape != p.shape or s.dtype != p.dtype for s in spans):
             return None
         return p, g, spans
+
+
+def _tensor_squares(
+    like: np.ndarray, addresses: np.ndarray, chunks: np.ndarray
+) -> list[float]:
+    with _lock:
+        sums = _numba().tensor_squares(like, addresses, chunks, len(addresses))
+    return sums.tolist()
+
+
+class AddressedStep:
+    """The multi-tensor kernel of one rule bound to one group of tensors: each call is
+    one step of every tensor of the group, with that step's coefficients and gradient
+    address table (in the group's order)."""
+
+    def __init__(self, kernel: Callable[..., None], group: Group) -> None:
+        self.kernel = kernel
+        self.group = group
+
+    def squares(self, grads: np.ndarray) -> list[float]:
+        """``FusedEngine.squares`` of the gradients at these addresses."""
+        return _tensor_squares(self.group.like, grads, self.group.chunks)
+
+    def __call__(
+        self,
+        coefficients: NamedTuple,
+        grads: np.ndarray,
+        scale: float,
+        clipvalue: float,
+    ) -> None:
+        group = self.group
+        cast = group.dtype.type
+        with _lock:
+            self.kernel(
+                group.like,
+                group.params,
+                grads,
+                group.slots,
+                group.chunks,
+                _typed(coefficients, group.dtype),
+                cast(scale),
+                cast(clipvalue),
+            )
+
+
+def addressed_step(
+    rule: Callable[..., Any],
+    coefficients: NamedTuple,
+    dtype: np.dtype,
+    sizes: Sequence[int],
+    params: Sequence[int],
+    slots: Sequence[Sequence[int]],
+) -> AddressedStep | None:
+    """The step of ``rule`` over tensors given by data addresses, for callers that hold
+    the memory themselves (gradstep.torch reads ``data_ptr()``): ``params`` has one
+    address per tensor, ``slots`` one such list per slot, ``sizes`` the element counts.
+    The caller guarantees C-contiguous tensors of ``dtype``, gradients the size of
+    their parameters, and all of them alive during each call. None when ``dtype`` is
+    not float32/float64 or numba cannot compile ``rule``."""
+    dtype = np.dtype(dtype)
+    if dtype not in _COMPILED:
+        return None
+    require_numba()
+    group = Group.of(
+        dtype,
+        list(range(len(sizes))),
+        np.asarray(params, dtype=np.int64),
+        tuple(np.asarray(s, dtype=np.int64) for s in slots),
+        sizes,
+    )
+    typed = _typed(coefficients, dtype)
+    kernel = _kernel(
+        rule, typed, dtype, len(slots), group.size >= SERIAL_BELOW, multi=True
+    )
+    return None if kernel is None else AddressedStep(kernel, group)
 
 
 def _run(

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..optimizers._clip import clip_element, global_norm, norm_scale
+from ..optimizers._clip import clip_element, global_norm, norm_scale, squared_norms
 
 __all__ = ["ReferenceEngine"]
 
@@ -24,6 +24,9 @@ class ReferenceEngine:
         self, params: Sequence[np.ndarray], count: int
     ) -> list[tuple[np.ndarray, ...]]:
         return [tuple(np.zeros_like(p) for _ in range(count)) for p in params]
+
+    def squares(self, grads: Sequence[np.ndarray]) -> list[float]:
+        return squared_norms(grads)
 
     def step(
         self,

@@ -15,16 +15,37 @@ import numpy as np
 
 from .elementwise import maximum, minimum
 
-__all__ = ["clip_element", "clip_norm", "global_norm", "norm_scale"]
+__all__ = [
+    "clip_element",
+    "clip_norm",
+    "global_norm",
+    "norm_scale",
+    "squared_norms",
+    "total",
+]
 
 
 def global_norm(grads: Sequence[np.ndarray]) -> float:
     """The L2 norm of all gradients together, accumulated in float64."""
-    total = 0.0
+    return math.sqrt(total(squared_norms(grads)))
+
+
+def squared_norms(grads: Sequence[np.ndarray]) -> list[float]:
+    """Each gradient's sum of squares, in float64 (NumPy's dot product)."""
+    squares = []
     for g in grads:
         flat = np.ravel(g).astype(np.float64, copy=False)
-        total += float(np.dot(flat, flat))
-    return math.sqrt(total)
+        squares.append(float(np.dot(flat, flat)))
+    return squares
+
+
+def total(values: Sequence[float]) -> float:
+    """``values`` added in order from 0.0 (not ``sum``, which compensates on newer
+    Pythons): the order every engine sums per-tensor squares in."""
+    result = 0.0
+    for value in values:
+        result += value
+    return result
 
 
 def norm_scale(norm: float, clipnorm: float | None) -> float:

@@ -58,12 +58,14 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
             "torch" runs every tensor with torch operations instead.
         flatten_params: move each group's CPU float32/float64 parameters into one
             buffer per dtype (``p.data`` becomes a view; the Parameters stay the same
-            objects) and gather their gradients into one buffer at each step, so the
-            fused engine updates a whole group as one span. Without it the engine still
-            makes one (multi-tensor) kernel call per group and dtype, plus a few
-            microseconds per tensor to look at its gradient. Off by default: it
-            replaces ``p.data`` and keeps a gradient buffer (memory of one more copy of
-            the parameters); ``torch.save`` of one such parameter saves its whole
+            objects), and on steps that take the general path (the first one; every
+            one with DTensors or ``clipnorm_group``) gather their gradients into one
+            buffer, so the fused engine updates a whole group as one span. Other steps
+            (the steady path: the same parameters as the last step, plain gradients)
+            are one multi-tensor kernel call per group either way, reading each
+            gradient where it is, about a microsecond per tensor. Off by default: it
+            replaces ``p.data`` and keeps a gradient buffer (memory of one more copy
+            of the parameters); ``torch.save`` of one such parameter saves its whole
             buffer.
     """
 
@@ -103,6 +105,7 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         self._flatten_params = check_flag("flatten_params", flatten_params)
         self._grad_buffers: dict[Any, Any] = {}
         self._bucket_views: dict[Any, Any] = {}
+        self._steady: tuple[list[Any], Any] | None = None
         defaults = {key: getattr(keras, key) for key in self.keras_class.config_keys}
         super().__init__(params, defaults)
 
@@ -216,6 +219,7 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         self._clipnorm_group = check_group(self._clipnorm_group_arg)
         self._engine = select_engine(engine)
         self._views, self._grad_buffers, self._bucket_views = {}, {}, {}
+        self._steady = None
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore ``state_dict()``'s output: checks every group's hyperparameters and
@@ -274,6 +278,7 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
             _state.flatten_state(self.state, group["params"], self._torch_ops)
         self._views = {}
         self._bucket_views = {}
+        self._steady = None
 
 
 def torch_optimizer(keras_class: type[KerasOptimizer]) -> type[KerasTorchOptimizer]:

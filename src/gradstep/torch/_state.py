@@ -12,11 +12,12 @@ buffer of their own; ``load_state_dict`` copies loaded state back into fresh fla
 
 With ``flatten_params=True`` the parameters themselves are moved the same way: the plain
 CPU float32/float64 parameters of a group become views of one buffer per dtype
-(``p.data`` is replaced; the Parameter objects stay the same), and each step gathers
-their gradients into one buffer too (and points ``p.grad`` at its views, so a
-``zero_grad(set_to_none=False)`` loop accumulates straight into it). Then parameters,
-gradients and every slot are each one array, and the fused engine runs the whole group in
-one kernel call.
+(``p.data`` is replaced; the Parameter objects stay the same), and each step on the
+general path (``_step``) gathers their gradients into one buffer too (and points
+``p.grad`` at its views, so a ``zero_grad(set_to_none=False)`` loop accumulates straight
+into it). Then parameters, gradients and every slot are each one array, and the fused
+engine runs the whole group in one kernel call. (Steady steps, ``_steady``, read the
+gradients where they are.)
 
 Other parameters (DTensor shards, CUDA, float16/bfloat16) get ``torch.zeros_like`` slots;
 float16 and bfloat16 parameters keep float32 state, because their update is computed in

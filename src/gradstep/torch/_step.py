@@ -4,7 +4,8 @@ Plain float32/float64 CPU tensors (and the CPU shards of DTensors) are handed to
 engine as zero-copy views (``Tensor.numpy()``), one engine call per param group and dtype;
 everything else runs the same rule with torch operations, in float32 for float16/bfloat16.
 Everything that can be wrong is checked for all groups before any tensor or counter
-changes.
+changes. Once a step has run this general path with every tensor on the fused engine,
+the next ones take the steady path (``_steady``) for as long as nothing changes.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import numpy as np
 import torch
 
 from ..kernels.flat import contiguous_span
-from ..optimizers._clip import norm_scale
+from ..optimizers._clip import norm_scale, total
 from . import _state
 from ._distributed import LOCAL, is_dtensor, local_tensor, total_squared_norm
 from ._ops import torch_clip_element, torch_rule
+from ._steady import same_snapshot, state_snapshot, steady_record
 
 if TYPE_CHECKING:
     from ._optimizer import KerasTorchOptimizer
@@ -49,12 +51,14 @@ class _Plan:
     coefficients: Any
     next_scalars: dict[str, float]
     names: tuple[str, ...]
-    params: list[torch.Tensor]
-    grads: list[torch.Tensor]
+    params: list[torch.Tensor] = field(default_factory=list)
+    grads: list[torch.Tensor] = field(default_factory=list)
 
 
 def run_step(opt: KerasTorchOptimizer) -> None:
     """Apply one step to every parameter of ``opt`` that has a gradient."""
+    if _steady_step(opt):
+        return
     plans = [_plan(opt, i, group) for i, group in enumerate(opt.param_groups)]
     for plan in plans:
         _state.allocate(opt.state, plan.params, plan.names, opt._torch_ops)
@@ -87,16 +91,17 @@ def run_step(opt: KerasTorchOptimizer) -> None:
     single = not distributed and not others and len(buckets) == 1
     scale = 1.0
     if clipnorm > 0 and not single:
-        squares = [_square(g, b.grads[i] if b else None) for g, b, i in order]
+        by_bucket = {id(b): opt._engine.squares(b.grads) for _, b in buckets}
+        squares = [
+            _torch_square(g) if b is None else by_bucket[id(b)][i] for g, b, i in order
+        ]
         if distributed:
-            total = total_squared_norm(
+            summed = total_squared_norm(
                 [g for g, _, _ in order], squares, opt._clipnorm_group
             )
         else:
-            total = 0.0
-            for square in squares:
-                total += square
-        scale = norm_scale(math.sqrt(total), clipnorm)
+            summed = total(squares)
+        scale = norm_scale(math.sqrt(summed), clipnorm)
 
     for plan, bucket in buckets:
         grads = bucket.grads if scale == 1.0 else _scaled(bucket.grads, scale)
@@ -111,9 +116,71 @@ def run_step(opt: KerasTorchOptimizer) -> None:
         )
     for plan, p, g in others:
         _torch_update(opt, plan, p, g, scale, clipvalue)
+    _advance(plans)
+    opt._steady = None
+    if not distributed and not others and _steady_possible(opt):
+        _record_steady(opt, plans)
+
+
+def _advance(plans: list[_Plan]) -> None:
     for plan in plans:
         plan.group["iterations"] = plan.t
         plan.group.update(plan.next_scalars)
+
+
+def _steady_possible(opt: KerasTorchOptimizer) -> bool:
+    """Whether ``opt`` can take steady steps at all (see ``_steady``)."""
+    return (
+        opt._engine.name == "fused" and opt._clipnorm_group is LOCAL
+    )
+
+
+def _record_steady(opt: KerasTorchOptimizer, plans: list[_Plan]) -> None:
+    records = []
+    for plan in plans:
+        if len(plan.params) != len(plan.group["params"]):
+            return  # a parameter without a gradient this step
+        record = steady_record(
+            plan.rule, plan.coefficients, plan.names, plan.params, opt.state
+        )
+        if record is None:
+            return
+        records.append(record)
+    opt._steady = (records, state_snapshot(opt.state))
+
+
+def _steady_step(opt: KerasTorchOptimizer) -> bool:
+    """The step through the groups' ``Steady`` records, when they still hold; False
+    (nothing changed) otherwise."""
+    if opt._steady is None or not _steady_possible(opt):
+        return False
+    records, snapshot = opt._steady
+    groups = opt.param_groups
+    if len(records) != len(groups) or not same_snapshot(
+        state_snapshot(opt.state), snapshot
+    ):
+        return False
+    tables = []
+    for group, record in zip(groups, records):
+        params = group["params"]
+        if not record.holds(params):
+            return False
+        table = record.grad_addresses(params)
+        if table is None:
+            return False
+        tables.append(table)
+    plans = [_schedule(opt, i, group) for i, group in enumerate(groups)]
+    scale = 1.0
+    if opt.clipnorm:
+        squares = []
+        for record, table in zip(records, tables):
+            squares.extend(record.step.squares(table))
+        scale = norm_scale(math.sqrt(total(squares)), float(opt.clipnorm))
+    clipvalue = float(opt.clipvalue) if opt.clipvalue else math.inf
+    for plan, record, table in zip(plans, records, tables):
+        record.step(plan.coefficients, table, scale, clipvalue)
+    _advance(plans)
+    return True
 
 
 def _scaled(grads: list[np.ndarray], scale: float) -> list[np.ndarray]:
@@ -131,6 +198,14 @@ def _scaled(grads: list[np.ndarray], scale: float) -> list[np.ndarray]:
 
 
 def _plan(opt: KerasTorchOptimizer, index: int, group: dict[str, Any]) -> _Plan:
+    """The group's schedule and its checked parameters that have gradients."""
+    plan = _schedule(opt, index, group)
+    plan.params, plan.grads = _with_grads(opt, index, group)
+    return plan
+
+
+def _schedule(opt: KerasTorchOptimizer, index: int, group: dict[str, Any]) -> _Plan:
+    """The group's step number, coefficients and next host scalars (checked)."""
     keras = opt.keras_for(group, index)
     iterations = group.get("iterations", 0)
     if (
@@ -144,6 +219,20 @@ def _plan(opt: KerasTorchOptimizer, index: int, group: dict[str, Any]) -> _Plan:
     keras.iterations = iterations
     t = iterations + 1
     scalars = {k: float(group.get(k, v)) for k, v in keras.scalar_state.items()}
+    return _Plan(
+        group=group,
+        t=t,
+        rule=keras.rule,
+        coefficients=keras.coefficients(t, keras.decayed_lr(), scalars),
+        next_scalars=keras.next_scalars(t, scalars),
+        names=keras.slot_names(),
+    )
+
+
+def _with_grads(
+    opt: KerasTorchOptimizer, index: int, group: dict[str, Any]
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """The group's parameters that have a gradient, and those gradients (checked)."""
     params, grads, device = [], [], None
     for i, p in enumerate(group["params"]):
         if device is None:
@@ -170,16 +259,7 @@ def _plan(opt: KerasTorchOptimizer, index: int, group: dict[str, Any]) -> _Plan:
             )
         params.append(p)
         grads.append(g)
-    return _Plan(
-        group=group,
-        t=t,
-        rule=keras.rule,
-        coefficients=keras.coefficients(t, keras.decayed_lr(), scalars),
-        next_scalars=keras.next_scalars(t, scalars),
-        names=keras.slot_names(),
-        params=params,
-        grads=grads,
-    )
+    return params, grads
 
 
 def _fill(
@@ -312,11 +392,9 @@ def _storage_view(
     return entry[2][start : start + t.numel()].reshape(t.shape)
 
 
-def _square(g: torch.Tensor, array: np.ndarray | None) -> float:
-    """The float64 sum of squares of a gradient's local part (as ``_clip.global_norm``)."""
-    if array is not None:
-        flat = np.ravel(array).astype(np.float64, copy=False)
-        return float(np.dot(flat, flat))
+def _torch_square(g: torch.Tensor) -> float:
+    """The float64 sum of squares of a gradient's local part, with torch operations
+    (for the tensors no NumPy engine sees)."""
     flat = local_tensor(g).detach().reshape(-1).to(torch.float64)
     return float(torch.dot(flat, flat).item())
 

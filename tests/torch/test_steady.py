@@ -1,0 +1,189 @@
+"""The steady step (same parameters as the last step, new ordinary gradients: addresses
+read from torch, one kernel call per group) against the general path, which the
+reference engine always takes: bitwise the same, also when something changes between
+steps and the step must leave the steady path."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("numba")
+
+import gradstep.torch as gtorch  # noqa: E402
+from gradstep.optimizers._clip import total  # noqa: E402
+
+from ._util import assert_bitwise, grad_sequence, make_params  # noqa: E402
+
+SHAPES = [(40, 30), (30,), (7, 3, 2), (0,), (50000,)]
+STEPS = 6
+
+
+@pytest.fixture(autouse=True)
+def fused_norm_in_reference(monkeypatch):
+    """The reference engine with the fused engine's per-tensor sums of squares for
+    clipnorm (tests/test_fused_engine.py checks those against NumPy's), so that the
+    two paths must agree bit for bit."""
+    from gradstep.kernels import fused, reference
+
+    def squares(self, grads):
+        return fused.FusedEngine().squares(grads)
+
+    def global_norm(grads):
+        return math.sqrt(total(fused.FusedEngine().squares(grads)))
+
+    monkeypatch.setattr(reference.ReferenceEngine, "squares", squares)
+    monkeypatch.setattr(reference, "global_norm", global_norm)
+
+
+def _pair(name, config, dtype=torch.float32, groups=False, flatten=False):
+    """A fused-engine optimizer (steady steps) and a reference-engine twin, each over
+    its own copy of the same parameters."""
+    made = []
+    for engine in (None, "reference"):
+        params = make_params(SHAPES, dtype=dtype)
+        spec = (
+            [{"params": params[:2]}, {"params": params[2:], "lr": 0.003}]
+            if groups
+            else params
+        )
+        opt = getattr(gtorch, name)(
+            spec, engine=engine, flatten_params=flatten and engine is None, **config
+        )
+        made.append((params, opt))
+    return made
+
+
+def _assert_same(steady, general):
+    (p1, o1), (p2, o2) = steady, general
+    assert_bitwise(p1, p2)
+    for a, b in zip(p1, p2):
+        assert sorted(o1.state[a]) == sorted(o2.state[b])
+        assert_bitwise(
+            [o1.state[a][k] for k in sorted(o1.state[a])],
+            [o2.state[b][k] for k in sorted(o2.state[b])],
+        )
+    assert [g["iterations"] for g in o1.param_groups] == [
+        g["iterations"] for g in o2.param_groups
+    ]
+
+
+def _run(pair, grads_per_step, change=None, at=3):
+    """``STEPS`` steps of both optimizers with fresh gradient tensors; ``change(params,
+    opt, step_grads)`` is applied to both just before step ``at``."""
+    for step, grads in enumerate(grads_per_step):
+        for params, opt in pair:
+            step_grads = [g.clone() for g in grads]
+            if change is not None and step == at:
+                change(params, opt, step_grads)
+            for p, g in zip(params, step_grads):
+                p.grad = g
+            opt.step()
+        _assert_same(*pair)
+
+
+CONFIGS = [
+    ("Adam", {"amsgrad": True, "decay": 0.01, "clipvalue": 0.5}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "clipnorm": 1.0}),
+    ("Nadam", {"clipnorm": 30.0, "clipvalue": 0.02}),
+    ("Adadelta", {}),
+]
+
+
+@pytest.mark.parametrize(
+    "groups,flatten",
+    [(False, False), (True, False), (True, True)],
+    ids=["one_group", "two_groups", "two_groups_flatten_params"],
+)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("name,config", CONFIGS, ids=[c[0] for c in CONFIGS])
+def test_steady_steps_equal_the_general_path(name, config, dtype, groups, flatten):
+    pair = _pair(name, config, dtype, groups, flatten)
+    _run(pair, grad_sequence(SHAPES, STEPS, dtype=dtype))
+    assert pair[0][1]._steady is not None  # the steady path was in use
+    assert pair[1][1]._steady is None
+
+
+def _no_gradient(params, opt, grads):
+    grads[1] = None
+
+
+def _non_contiguous_gradient(params, opt, grads):
+    grads[0] = grads[0].t().contiguous().t()
+    assert not grads[0].is_contiguous()
+
+
+def _parameter_moved(params, opt, grads):
+    params[2].data = params[2].data.clone()
+
+
+def _slot_replaced(params, opt, grads):
+    state = opt.state[params[0]]
+    state["m"] = state["m"].clone()
+
+
+def _state_dict_of_a_parameter_replaced(params, opt, grads):
+    opt.state[params[4]] = {k: v.clone() for k, v in opt.state[params[4]].items()}
+
+
+def _learning_rate_changed(params, opt, grads):
+    opt.param_groups[0]["lr"] = 0.0001
+
+
+def _params_reordered(params, opt, grads):
+    group = opt.param_groups[0]
+    group["params"] = group["params"][::-1]
+
+
+def _state_reloaded(params, opt, grads):
+    opt.load_state_dict(copy.deepcopy(opt.state_dict()))
+
+
+def _group_added(params, opt, grads):
+    extra = torch.nn.Parameter(torch.linspace(-1, 1, 9))
+    extra.grad = torch.linspace(0.5, -0.5, 9)
+    params.append(extra)
+    grads.append(extra.grad)
+    opt.add_param_group({"params": [extra]})
+
+
+CHANGES = [
+    _no_gradient,
+    _non_contiguous_gradient,
+    _parameter_moved,
+    _slot_replaced,
+    _state_dict_of_a_parameter_replaced,
+    _learning_rate_changed,
+    _params_reordered,
+    _state_reloaded,
+    _group_added,
+]
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=[c.__name__[1:] for c in CHANGES])
+def test_changes_between_steps_give_the_general_result(change):
+    pair = _pair("Adam", {"amsgrad": True, "clipnorm": 10.0})
+    _run(pair, grad_sequence(SHAPES, STEPS), change)
+    assert pair[0][1]._steady is not None  # back on the steady path at the end
+
+
+def test_bad_gradient_after_steady_steps_raises_before_any_change():
+    params = make_params(SHAPES)
+    opt = gtorch.Adam(params)
+    for grads in grad_sequence(SHAPES, 3):
+        for p, g in zip(params, grads):
+            p.grad = g
+        opt.step()
+    assert opt._steady is not None
+    before = [p.detach().clone() for p in params]
+    params[1].grad.data = torch.ones(31)
+    with pytest.raises(ValueError, match="must match"):
+        opt.step()
+    params[1].grad = torch.ones(30).to_sparse()
+    with pytest.raises(RuntimeError, match="sparse"):
+        opt.step()
+    assert_bitwise(params, before)
+    assert opt.param_groups[0]["iterations"] == 3

@@ -227,3 +227,23 @@ def test_bad_model_structure():
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
     with pytest.raises(ValueError, match="has not been built"):
         Sequential([Dense(3)]).count_params()
+
+
+@pytest.mark.parametrize(
+    "values,bad",
+    [
+        ([3e38, 3e38, -1.0], False),  # the sum overflows, the entries are finite
+        ([np.inf, -np.inf, 1.0], True),  # the infinities cancel into NaN
+        ([1.0, np.nan, 2.0], True),
+        ([-np.inf, 0.0, 0.0], True),
+    ],
+)
+def test_finite_check_looks_at_entries_when_the_sum_is_not_finite(values, bad):
+    from gradstep.models._data import require_finite
+
+    array = np.array(values, dtype=np.float32)
+    if bad:
+        with pytest.raises(ValueError, match=r"x contains NaN or infinity \(x\[\d\]"):
+            require_finite(array, "x")
+    else:
+        require_finite(array, "x")

@@ -40,7 +40,15 @@ def _single_array(value: Any, what: str) -> np.ndarray:
 
 def require_finite(array: np.ndarray, what: str) -> None:
     """``ValueError`` naming the first NaN or infinite entry of ``array``."""
-    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+    if not np.issubdtype(array.dtype, np.floating):
+        return
+    # NaN and infinity carry through any sum, so a finite sum clears every entry without
+    # a temporary array as large as the data; a sum that is not finite (an entry, or
+    # only overflow) is looked at entry by entry.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(array.sum()):
+            return
+    if not np.isfinite(array).all():
         index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
         raise ValueError(
             f"{what} contains NaN or infinity ({what}{list(index)} = {array[index]}); "

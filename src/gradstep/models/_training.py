@@ -80,7 +80,9 @@ def _gather(array: np.ndarray, ids: np.ndarray, buffers: dict, key: str) -> np.n
         out = buffers[(key, len(ids))] = np.empty(
             (len(ids), *array.shape[1:]), array.dtype
         )
-    return np.take(array, ids, axis=0, out=out)
+    # mode="clip" writes straight into ``out`` ("raise" buffers it); ``ids`` come from
+    # a permutation of range(len(array)), so nothing is clipped.
+    return np.take(array, ids, axis=0, out=out, mode="clip")
 
 
 def _validation(model, x, y, validation_split, validation_data):

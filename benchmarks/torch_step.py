@@ -5,8 +5,9 @@ tensors of 16K, (c) an MLP-like mix of 100 tensors (50 weight matrices and their
 totalling ~3.7M. Both gradstep.torch layouts are timed: the default (state flat per
 group; after the first step, one multi-tensor kernel call reading each gradient's
 address) and ``flatten_params=True`` (parameters in one buffer too). For each optimizer,
-every variant trains its own copy of the parameters; the variants are timed interleaved, ``--rounds`` rounds of ``--steps`` steps each, and the
-median ms/step is printed with its ratio to gradstep.torch (> 1: gradstep.torch faster).
+every variant trains its own copy of the parameters; the variants are timed
+interleaved, ``--rounds`` rounds of ``--steps`` steps each, and the median ms/step is
+printed with its ratio to gradstep.torch (> 1: gradstep.torch faster).
 
 torch.optim variants: the default (single-tensor loop on CPU), ``foreach=True`` and
 ``fused=True`` where torch has a fused CPU kernel (Adam, SGD, Adagrad). Their equations

@@ -137,7 +137,9 @@ def test_squares_are_each_gradients_own_sum_in_any_layout(dtype):
     engine._grads.span_of(flat_grads)
     assert engine._grads.squares() == want
     slots = engine.allocate_slots(flat_params, 1)
-    groups = engine._tables.groups([p.copy() for p in flat_params], slots, fused._COMPILED)
+    groups = engine._tables.groups(
+        [p.copy() for p in flat_params], slots, fused._COMPILED
+    )
     assert engine._grouped_squares(grads, groups) == want
     half = [g.astype(np.float16) for g in grads]
     assert engine.squares(half) == reference.ReferenceEngine().squares(half)
@@ -212,8 +214,8 @@ def test_flat_layout_is_one_kernel_call_per_step(monkeypatch):
     multi_calls = []
     real_kernel = fused._kernel
 
-    def recording_multi(*args, multi=False):
-        kernel = real_kernel(*args, multi=multi)
+    def recording_multi(*args, multi=False, **kwargs):
+        kernel = real_kernel(*args, multi=multi, **kwargs)
         if not multi:
             return kernel
         return lambda *a: (multi_calls.append(a[4][:, 0].tolist()), kernel(*a))
@@ -351,3 +353,30 @@ def test_only_gradstep_rules_share_the_disk_cache():
     assert _numba_kernels.cacheable(adam_rule, AdamCoefficients)
     assert not _numba_kernels.cacheable(uncompilable_rule, SGDCoefficients)
     assert not _numba_kernels.cacheable(adam_rule, tuple)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("name", "config"), CONFIGS, ids=IDS)
+def test_kernel_without_clipping_equals_clipping_by_nothing(name, config, dtype):
+    """Optimizers that never clip get kernels without ``clip_element``: the same bits
+    as clipping with scale 1 and clipvalue inf, NaN, infinities and -0.0 included."""
+    opt = getattr(optimizers, name)(**config)
+    scalars = {k: float(v) for k, v in opt.scalar_state.items()}
+    typed = fused._typed(
+        opt.coefficients(3, opt.decayed_lr(), scalars), np.dtype(dtype)
+    )
+    count = len(opt.slot_names())
+    rng = np.random.default_rng(7)
+    g = rng.standard_normal(4000).astype(dtype)
+    g[:5] = [np.nan, np.inf, -np.inf, -0.0, 0.0]
+    start = [rng.standard_normal(4000).astype(dtype) for _ in range(1 + count)]
+    results = []
+    for clip in (True, False):
+        kernel = fused._kernel(opt.rule, typed, np.dtype(dtype), count, clip=clip)
+        p, *s = [a.copy() for a in start]
+        s = [np.abs(x) for x in s]  # accumulators are non-negative
+        with np.errstate(all="ignore"):
+            kernel(p, g, tuple(s), typed, dtype(1.0), dtype(np.inf))
+        results.append([p, *s])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a.view(np.uint8), b.view(np.uint8))

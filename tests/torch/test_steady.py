@@ -129,6 +129,10 @@ def _state_dict_of_a_parameter_replaced(params, opt, grads):
     opt.state[params[4]] = {k: v.clone() for k, v in opt.state[params[4]].items()}
 
 
+def _clipping_switched_on(params, opt, grads):
+    opt.clipnorm, opt.clipvalue = 0.5, 0.01
+
+
 def _learning_rate_changed(params, opt, grads):
     opt.param_groups[0]["lr"] = 0.0001
 
@@ -156,6 +160,7 @@ CHANGES = [
     _parameter_moved,
     _slot_replaced,
     _state_dict_of_a_parameter_replaced,
+    _clipping_switched_on,
     _learning_rate_changed,
     _params_reordered,
     _state_reloaded,
@@ -165,7 +170,8 @@ CHANGES = [
 
 @pytest.mark.parametrize("change", CHANGES, ids=[c.__name__[1:] for c in CHANGES])
 def test_changes_between_steps_give_the_general_result(change):
-    pair = _pair("Adam", {"amsgrad": True, "clipnorm": 10.0})
+    config = {} if change is _clipping_switched_on else {"clipnorm": 10.0}
+    pair = _pair("Adam", {"amsgrad": True, **config})
     _run(pair, grad_sequence(SHAPES, STEPS), change)
     assert pair[0][1]._steady is not None  # back on the steady path at the end
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CHUNK", "Group", "Tables", "address_table", "same_items"]
+__all__ = ["CHUNK", "Group", "Tables", "address_table", "chunk_rows", "same_items"]
 
 CHUNK = 1 << 14  # elements per chunk: a thread's share of work is whole chunks
 
@@ -53,7 +53,7 @@ class Group:
             indices=indices,
             params=params,
             slots=slots,
-            chunks=_chunk_rows(sizes),
+            chunks=chunk_rows(sizes),
             size=sum(sizes),
         )
 
@@ -66,7 +66,9 @@ def _addresses(arrays: Sequence[np.ndarray]) -> np.ndarray:
     return np.fromiter(map(_address, arrays), dtype=np.int64, count=len(arrays))
 
 
-def _chunk_rows(sizes: Sequence[int]) -> np.ndarray:
+def chunk_rows(sizes: Sequence[int]) -> np.ndarray:
+    """The rows ``(tensor, start, stop)`` cutting tensors of these sizes every
+    ``CHUNK`` elements, in order."""
     rows = [
         (t, start, min(start + CHUNK, size))
         for t, size in enumerate(sizes)
@@ -77,7 +79,7 @@ def _chunk_rows(sizes: Sequence[int]) -> np.ndarray:
 
 def address_table(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The data addresses and chunk rows of C-contiguous ``arrays``."""
-    return _addresses(arrays), _chunk_rows([a.size for a in arrays])
+    return _addresses(arrays), chunk_rows([a.size for a in arrays])
 
 
 def same_items(a: Sequence[object], b: Sequence[object] | None) -> bool:

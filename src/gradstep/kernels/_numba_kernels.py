@@ -46,6 +46,14 @@ __all__ = [
 configure_numba_threads()
 register_jitable(clip_element)
 
+
+@register_jitable
+def unclipped(g, scale, clipvalue):
+    """The gradient as it is: what ``clip_element(g, 1.0, inf)`` gives, bit for bit
+    (the reference engine skips clipping then too), without its per-element work."""
+    return g
+
+
 _OPTIONS = {"parallel": True, "error_model": "numpy", "nogil": True}
 _LANES = 8  # independent float64 accumulators per block: vectorizable without fastmath
 # Elements per block of the norm (the multi-tensor chunk): fixed, so the sum never
@@ -158,8 +166,24 @@ def cacheable(*objects: Any) -> bool:
     return True
 
 
+def _variant(
+    rule: Callable[..., Any], form: str, parallel: bool, clip: bool
+) -> tuple[str, Callable[..., Any]]:
+    """The digest that keys a kernel's disk cache (numba keys a closure's entry on its
+    code and captured values, not on its options, so the variant is part of it), and
+    the gradient function the kernel applies (``clip_element``, or ``unclipped`` for
+    steps that never clip)."""
+    digest = _digest(rule, clip_element)
+    threads = "parallel" if parallel else "serial"
+    clipping = "clip" if clip else "noclip"
+    return f"{digest}-{form}-{threads}-{clipping}", clip_element if clip else unclipped
+
+
 def step_kernel(
-    rule: Callable[..., tuple[Any, ...]], parallel: bool = True, cache: bool = False
+    rule: Callable[..., tuple[Any, ...]],
+    parallel: bool = True,
+    cache: bool = False,
+    clip: bool = True,
 ) -> Callable[..., None]:
     """The compiled step of ``rule`` over 1-D arrays (numba compiles it per dtype)::
 
@@ -169,20 +193,19 @@ def step_kernel(
     ``rule(params[i], clip_element(grads[i], scale, clipvalue), *slots[:][i], c)``.
     ``parallel=False`` gives the same loop on the calling thread, for small arrays: waking
     worker threads costs more than it saves there, and much more on a busy machine.
-    ``cache=True`` (on disk) only where ``cacheable(rule, coefficient class)``.
+    ``clip=False`` leaves out ``clip_element`` (scale 1 and no clipvalue: the same
+    results). ``cache=True`` (on disk) only where ``cacheable(rule, coefficient class)``.
     """
     if cache:
         register_jitable(rule)
-    # numba keys a closure's cache entry on its code and captured values, not on its
-    # options, so the variant is part of the captured digest.
-    digest = f"{_digest(rule, clip_element)}-{'parallel' if parallel else 'serial'}"
+    digest, gradient = _variant(rule, "flat", parallel, clip)
     compiled_rule = rule if cache else njit(rule)
 
     @njit(cache=cache, **{**_OPTIONS, "parallel": parallel})
     def kernel(params, grads, slots, coefficients, scale, clipvalue):
         digest  # noqa: B018 - captured only to key the disk cache on the rule's code
         for i in prange(params.shape[0]):
-            g = clip_element(grads[i], scale, clipvalue)
+            g = gradient(grads[i], scale, clipvalue)
             new = compiled_rule(params[i], g, *_load(slots, i), coefficients)
             params[i] = new[0]
             _store(slots, i, new[1:])
@@ -191,7 +214,10 @@ def step_kernel(
 
 
 def multi_tensor_kernel(
-    rule: Callable[..., tuple[Any, ...]], parallel: bool = True, cache: bool = False
+    rule: Callable[..., tuple[Any, ...]],
+    parallel: bool = True,
+    cache: bool = False,
+    clip: bool = True,
 ) -> Callable[..., None]:
     """The compiled step of ``rule`` over many C-contiguous tensors of one dtype, in one
     call (the multi-tensor form of ``step_kernel``)::
@@ -205,16 +231,15 @@ def multi_tensor_kernel(
     """
     if cache:
         register_jitable(rule)
-    digest = (
-        f"{_digest(rule, clip_element)}-multi-{'parallel' if parallel else 'serial'}"
-    )
+    digest, gradient = _variant(rule, "multi", parallel, clip)
     compiled_rule = rule if cache else njit(rule)
 
     @njit(cache=cache, **{**_OPTIONS, "parallel": False})
     def run(p, g, s, coefficients, scale, clipvalue):
+        digest  # noqa: B018 - captured only to key the disk cache on the rule's code
         for i in range(p.shape[0]):
             new = compiled_rule(
-                p[i], clip_element(g[i], scale, clipvalue), *_load(s, i), coefficients
+                p[i], gradient(g[i], scale, clipvalue), *_load(s, i), coefficients
             )
             p[i] = new[0]
             _store(s, i, new[1:])

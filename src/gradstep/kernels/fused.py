@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..optimizers._clip import norm_scale, squared_norms, total
-from ._multi_tensor import Group, Tables, address_table, same_items
+from ._multi_tensor import Group, Tables, address_table, chunk_rows, same_items
 from .flat import contiguous_span, flat_arrays
 from .reference import ReferenceEngine
 
@@ -42,6 +42,7 @@ __all__ = [
     "AddressedStep",
     "FusedEngine",
     "addressed_step",
+    "clips",
     "numba_available",
     "require_numba",
 ]
@@ -84,23 +85,28 @@ def _kernel(
     count: int,
     parallel: bool = True,
     multi: bool = False,
+    clip: bool = True,
 ) -> Any:
     """The compiled kernel of ``rule`` for ``dtype`` arrays (``coefficients`` typed) and
-    ``count`` slots (``multi``: its multi-tensor form), or None when numba cannot compile
-    the rule (a custom rule calling functions numba lacks): the reference engine then
-    runs it, with the same results. Compiling happens here, on empty arrays, so a failure
-    never leaves a step half done.
+    ``count`` slots (``multi``: its multi-tensor form; ``clip=False``: for optimizers
+    that never clip), or None when numba cannot compile the rule (a custom rule calling
+    functions numba lacks): the reference engine then runs it, with the same results.
+    Compiling happens here, on empty arrays, so a failure never leaves a step half done.
     """
-    key = (rule, type(coefficients), dtype, count, parallel, multi)
+    key = (rule, type(coefficients), dtype, count, parallel, multi, clip)
     if key not in _kernels:
         kernels = _numba()
         build = kernels.multi_tensor_kernel if multi else kernels.step_kernel
         cache = kernels.cacheable(rule, type(coefficients))
-        kernel = _compiled(build(rule, parallel, cache), coefficients, count, multi)
+        kernel = _compiled(
+            build(rule, parallel, cache, clip), coefficients, count, multi
+        )
         if kernel is None and cache:
             # A cache that cannot be read (written by another version, say) must not
             # stop the step: compile without it.
-            kernel = _compiled(build(rule, parallel), coefficients, count, multi)
+            kernel = _compiled(
+                build(rule, parallel, False, clip), coefficients, count, multi
+            )
         _kernels[key] = kernel
     return _kernels[key]
 
@@ -156,7 +162,7 @@ class _Layout:
             starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
             address = self.span.__array_interface__["data"][0]
             addresses = address + starts * self.span.dtype.itemsize
-            self._table = (addresses, address_table(self.arrays)[1])
+            self._table = (addresses, chunk_rows(sizes.tolist()))
         addresses, chunks = self._table
         return _tensor_squares(self.span[:0], addresses, chunks)
 
@@ -203,11 +209,13 @@ class FusedEngine:
     ) -> None:
         """See ``Engine.step``."""
         count = len(slots[0]) if slots else 0
+        clip = clips(clipnorm, clipvalue)
         flat = self._flat(params, grads, slots)
         if flat is not None:
             p, g, s = flat
             typed = _typed(coefficients, p.dtype)
-            kernel = _kernel(rule, typed, p.dtype, count, p.size >= SERIAL_BELOW)
+            parallel = p.size >= SERIAL_BELOW
+            kernel = _kernel(rule, typed, p.dtype, count, parallel, clip=clip)
             if kernel is not None:
                 scale = 1.0
                 if clipnorm > 0:
@@ -221,7 +229,7 @@ class FusedEngine:
             norm = math.sqrt(total(self._grouped_squares(grads, groups)))
             scale = norm_scale(norm, clipnorm)
         done = self._multi_tensor_step(
-            rule, coefficients, groups, grads, slots, scale, clipvalue
+            rule, coefficients, groups, grads, slots, scale, clipvalue, clip
         )
         if len(done) == len(params):
             return
@@ -238,7 +246,7 @@ class FusedEngine:
             kernel = (
                 None
                 if typed is None
-                else _kernel(rule, typed, p.dtype, count, parallel)
+                else _kernel(rule, typed, p.dtype, count, parallel, clip=clip)
             )
             if kernel is None:
                 _reference_step(rule, coefficients, p, g, s, scale, clipvalue)
@@ -292,6 +300,7 @@ class FusedEngine:
         slots: Sequence[tuple[np.ndarray, ...]],
         scale: float,
         clipvalue: float,
+        clip: bool,
     ) -> set[int]:
         """The grouped tensors, one kernel call per dtype; the indices done."""
         done: set[int] = set()
@@ -299,11 +308,14 @@ class FusedEngine:
         for index, group in enumerate(groups):
             typed = _typed(coefficients, group.dtype)
             parallel = group.size >= SERIAL_BELOW
-            kernel = _kernel(rule, typed, group.dtype, count, parallel, multi=True)
+            kernel = _kernel(
+                rule, typed, group.dtype, count, parallel, multi=True, clip=clip
+            )
             if kernel is None:
                 continue
             addresses = self._tables.grads(grads, index)
-            AddressedStep(kernel, group)(coefficients, addresses, scale, clipvalue)
+            step = AddressedStep(kernel, group, clip)
+            step(coefficients, addresses, scale, clipvalue)
             done.update(group.indices)
         return done
 
@@ -343,11 +355,13 @@ def _tensor_squares(
 class AddressedStep:
     """The multi-tensor kernel of one rule bound to one group of tensors: each call is
     one step of every tensor of the group, with that step's coefficients and gradient
-    address table (in the group's order)."""
+    address table (in the group's order). ``clip``: whether the kernel clips (else
+    scale must be 1 and clipvalue inf)."""
 
-    def __init__(self, kernel: Callable[..., None], group: Group) -> None:
+    def __init__(self, kernel: Callable[..., None], group: Group, clip: bool) -> None:
         self.kernel = kernel
         self.group = group
+        self.clip = clip
 
     def squares(self, grads: np.ndarray) -> list[float]:
         """``FusedEngine.squares`` of the gradients at these addresses."""
@@ -382,13 +396,15 @@ def addressed_step(
     sizes: Sequence[int],
     params: Sequence[int],
     slots: Sequence[Sequence[int]],
+    clip: bool = True,
 ) -> AddressedStep | None:
     """The step of ``rule`` over tensors given by data addresses, for callers that hold
     the memory themselves (gradstep.torch reads ``data_ptr()``): ``params`` has one
-    address per tensor, ``slots`` one such list per slot, ``sizes`` the element counts.
-    The caller guarantees C-contiguous tensors of ``dtype``, gradients the size of
-    their parameters, and all of them alive during each call. None when ``dtype`` is
-    not float32/float64 or numba cannot compile ``rule``."""
+    address per tensor, ``slots`` one such list per slot, ``sizes`` the element counts,
+    ``clip`` as for ``AddressedStep``. The caller guarantees C-contiguous tensors of
+    ``dtype``, gradients the size of their parameters, and all of them alive during
+    each call. None when ``dtype`` is not float32/float64 or numba cannot compile
+    ``rule``."""
     dtype = np.dtype(dtype)
     if dtype not in _COMPILED:
         return None
@@ -401,10 +417,16 @@ def addressed_step(
         sizes,
     )
     typed = _typed(coefficients, dtype)
-    kernel = _kernel(
-        rule, typed, dtype, len(slots), group.size >= SERIAL_BELOW, multi=True
-    )
-    return None if kernel is None else AddressedStep(kernel, group)
+    parallel = group.size >= SERIAL_BELOW
+    kernel = _kernel(rule, typed, dtype, len(slots), parallel, multi=True, clip=clip)
+    return None if kernel is None else AddressedStep(kernel, group, clip)
+
+
+def clips(clipnorm: float, clipvalue: float) -> bool:
+    """Whether steps with these settings may clip: the kernels without clipping serve
+    the others (chosen by the settings, not by each step's norm, so that a step whose
+    norm happens to be under clipnorm compiles nothing new)."""
+    return clipnorm > 0 or not math.isinf(clipvalue)
 
 
 def _run(

@@ -26,19 +26,19 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..kernels._multi_tensor import same_items
 from ..kernels.fused import AddressedStep, addressed_step
 
-__all__ = ["Steady", "steady_record", "state_snapshot"]
+__all__ = ["Steady", "same_snapshot", "state_snapshot", "steady_record"]
 
-_NUMPY_DTYPES = {torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64)}
+_NUMPY_DTYPES = {
+    torch.float32: np.dtype(np.float32),
+    torch.float64: np.dtype(np.float64),
+}
 # What a gradient must show to be read by address: (layout, dtype, on the CPU, shape).
 _GRAD_FACTS = operator.attrgetter("layout", "dtype", "is_cpu", "shape")
 _data_ptr = torch.Tensor.data_ptr
 _is_contiguous = torch.Tensor.is_contiguous
-
-
-def _same_items(a: Sequence[object], b: Sequence[object]) -> bool:
-    return len(a) == len(b) and all(map(operator.is_, a, b))
 
 
 def state_snapshot(state: Mapping[Any, Any]) -> tuple[list[Any], list[Any]]:
@@ -51,7 +51,7 @@ def state_snapshot(state: Mapping[Any, Any]) -> tuple[list[Any], list[Any]]:
 def same_snapshot(
     a: tuple[list[Any], list[Any]], b: tuple[list[Any], list[Any]]
 ) -> bool:
-    return _same_items(a[0], b[0]) and _same_items(a[1], b[1])
+    return same_items(a[0], b[0]) and same_items(a[1], b[1])
 
 
 @dataclass
@@ -71,9 +71,9 @@ class Steady:
         the recorded slot tensors (the caller checks that ``optimizer.state`` still
         holds the recorded per-parameter dicts)."""
         return (
-            _same_items(params, self.params)
+            same_items(params, self.params)
             and list(map(_data_ptr, params)) == self.pointers
-            and _same_items(
+            and same_items(
                 [d.get(n) for d in self.states for n in self.names], self.slots
             )
         )
@@ -97,10 +97,12 @@ def steady_record(
     names: tuple[str, ...],
     params: list[torch.Tensor],
     state: Any,
+    clip: bool,
 ) -> Steady | None:
     """The record of a group whose parameters (all of them, every one stepped by the
-    fused engine) just took a step; None when they do not qualify: not one dtype, not
-    all contiguous, or a rule numba cannot compile."""
+    fused engine) just took a step, for steps that clip or not (``clip``); None when
+    they do not qualify: not one dtype, not all contiguous, or a rule numba cannot
+    compile."""
     if not params:
         return None
     dtype = params[0].dtype
@@ -126,6 +128,7 @@ def steady_record(
         [p.numel() for p in params],
         pointers,
         [[d[n].data_ptr() for d in states] for n in names],
+        clip,
     )
     if step is None:
         return None

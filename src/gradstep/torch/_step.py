@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..kernels.flat import contiguous_span
+from ..kernels.fused import clips
 from ..optimizers._clip import norm_scale, total
 from . import _state
 from ._distributed import LOCAL, is_dtensor, local_tensor, total_squared_norm
@@ -130,9 +131,11 @@ def _advance(plans: list[_Plan]) -> None:
 
 def _steady_possible(opt: KerasTorchOptimizer) -> bool:
     """Whether ``opt`` can take steady steps at all (see ``_steady``)."""
-    return (
-        opt._engine.name == "fused" and opt._clipnorm_group is LOCAL
-    )
+    return opt._engine.name == "fused" and opt._clipnorm_group is LOCAL
+
+
+def _clips(opt: KerasTorchOptimizer) -> bool:
+    return clips(float(opt.clipnorm or 0.0), float(opt.clipvalue or math.inf))
 
 
 def _record_steady(opt: KerasTorchOptimizer, plans: list[_Plan]) -> None:
@@ -141,7 +144,12 @@ def _record_steady(opt: KerasTorchOptimizer, plans: list[_Plan]) -> None:
         if len(plan.params) != len(plan.group["params"]):
             return  # a parameter without a gradient this step
         record = steady_record(
-            plan.rule, plan.coefficients, plan.names, plan.params, opt.state
+            plan.rule,
+            plan.coefficients,
+            plan.names,
+            plan.params,
+            opt.state,
+            _clips(opt),
         )
         if record is None:
             return
@@ -156,8 +164,10 @@ def _steady_step(opt: KerasTorchOptimizer) -> bool:
         return False
     records, snapshot = opt._steady
     groups = opt.param_groups
-    if len(records) != len(groups) or not same_snapshot(
-        state_snapshot(opt.state), snapshot
+    if (
+        len(records) != len(groups)
+        or not same_snapshot(state_snapshot(opt.state), snapshot)
+        or records[0].step.clip != _clips(opt)
     ):
         return False
     tables = []

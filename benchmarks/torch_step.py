@@ -15,6 +15,11 @@ differ slightly from Keras's (epsilon placement, momentum form) but the memory t
 which sets the speed, is the same.
 
     python benchmarks/torch_step.py [--rounds 7] [--steps 3] [--workloads a,b,c]
+                                    [--device cuda]
+
+``--device cuda`` times the same variants on a GPU (gradstep.torch runs its rule with
+torch operations there; ``flatten_params`` only changes CPU tensors), synchronizing
+before and after each timed round.
 """
 
 from __future__ import annotations
@@ -95,25 +100,39 @@ OPTIMIZERS: dict[str, tuple[Callable, dict[str, Callable]]] = {
 }
 
 
-def make_params(shapes: list[tuple[int, ...]]) -> list[torch.nn.Parameter]:
+def make_params(
+    shapes: list[tuple[int, ...]], device: str = "cpu"
+) -> list[torch.nn.Parameter]:
     gen = torch.Generator().manual_seed(0)
     params = []
     for shape in shapes:
-        p = torch.nn.Parameter(torch.randn(*shape, generator=gen))
-        p.grad = torch.randn(*shape, generator=gen) * 1e-3
+        p = torch.nn.Parameter(torch.randn(*shape, generator=gen).to(device))
+        p.grad = (torch.randn(*shape, generator=gen) * 1e-3).to(device)
         params.append(p)
     return params
 
 
-def time_steps(opt: torch.optim.Optimizer, steps: int) -> float:
+def _synchronize(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def time_steps(opt: torch.optim.Optimizer, steps: int, device: str = "cpu") -> float:
+    _synchronize(device)
     start = time.perf_counter()
     for _ in range(steps):
         opt.step()
+    _synchronize(device)
     return (time.perf_counter() - start) / steps * 1e3
 
 
 def bench(
-    name: str, workload: str, rounds: int, steps: int, only: str = ""
+    name: str,
+    workload: str,
+    rounds: int,
+    steps: int,
+    only: str = "",
+    device: str = "cpu",
 ) -> dict[str, float]:
     ours, theirs = OPTIMIZERS[name]
     shapes = WORKLOADS[workload]
@@ -126,7 +145,7 @@ def bench(
         variants = {k: v for k, v in variants.items() if k.startswith(only)}
     opts = {}
     for label, factory in variants.items():
-        opts[label] = factory(make_params(shapes))
+        opts[label] = factory(make_params(shapes, device))
         opts[label].step()  # state allocation, kernel compilation
     times: dict[str, list[float]] = {label: [] for label in opts}
     for r in range(rounds):
@@ -134,7 +153,7 @@ def bench(
         # (torch's OpenMP workers spin for a while after its kernels)
         for label in random.Random(r).sample(list(opts), len(opts)):
             opt = opts[label]
-            times[label].append(time_steps(opt, steps))
+            times[label].append(time_steps(opt, steps, device))
     return {label: statistics.median(values) for label, values in times.items()}
 
 
@@ -169,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workloads", default="a,b,c")
     parser.add_argument("--optimizers", default=",".join(OPTIMIZERS))
     parser.add_argument(
+        "--device", default="cpu", help="cpu (default) or cuda, where one is available"
+    )
+    parser.add_argument(
         "--only",
         default="",
         help="time only the variants whose label starts with this ('torch' or "
@@ -183,7 +205,11 @@ def main(argv: list[str] | None = None) -> int:
             f"unknown optimizers {unknown}; expected some of {list(OPTIMIZERS)}"
         )
     names = [w if w in OPTIMIZERS else by_word[w.lower()] for w in wanted]
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no CUDA device here")
     print(f"# {machine()}")
+    if args.device != "cpu":
+        print(f"# device {args.device}: {torch.cuda.get_device_name(args.device)}")
     print(
         f"# median of {args.rounds} interleaved rounds of {args.steps} steps; ms/step"
     )
@@ -195,7 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- | --- | --- | ---: | ---: |")
     for workload in args.workloads.split(","):
         for name in names:
-            medians = bench(name, workload, args.rounds, args.steps, args.only)
+            medians = bench(
+                name, workload, args.rounds, args.steps, args.only, args.device
+            )
             ours = medians.get("gradstep.torch", float("nan"))
             for label, ms in medians.items():
                 print(

@@ -125,6 +125,11 @@ def _slot_replaced(params, opt, grads):
     state["m"] = state["m"].clone()
 
 
+def _slot_storage_replaced(params, opt, grads):
+    slot = opt.state[params[1]]["v"]
+    slot.data = slot.data.clone()  # the same tensor object, other memory
+
+
 def _state_dict_of_a_parameter_replaced(params, opt, grads):
     opt.state[params[4]] = {k: v.clone() for k, v in opt.state[params[4]].items()}
 
@@ -159,6 +164,7 @@ CHANGES = [
     _non_contiguous_gradient,
     _parameter_moved,
     _slot_replaced,
+    _slot_storage_replaced,
     _state_dict_of_a_parameter_replaced,
     _clipping_switched_on,
     _learning_rate_changed,

@@ -63,12 +63,13 @@ class Steady:
     states: list[dict[str, Any]]
     names: tuple[str, ...]
     slots: list[Any]
+    slot_pointers: list[int]
     grad_facts: list[tuple[Any, ...]]
     step: AddressedStep
 
     def holds(self, params: Sequence[torch.Tensor]) -> bool:
-        """Whether ``params`` are the recorded tensors, at the recorded addresses, with
-        the recorded slot tensors (the caller checks that ``optimizer.state`` still
+        """Whether ``params`` are the recorded tensors with the recorded slot tensors,
+        all at the recorded addresses (the caller checks that ``optimizer.state`` still
         holds the recorded per-parameter dicts)."""
         return (
             same_items(params, self.params)
@@ -76,6 +77,7 @@ class Steady:
             and same_items(
                 [d.get(n) for d in self.states for n in self.names], self.slots
             )
+            and list(map(_data_ptr, self.slots)) == self.slot_pointers
         )
 
     def grad_addresses(self, params: Sequence[torch.Tensor]) -> np.ndarray | None:
@@ -138,6 +140,7 @@ def steady_record(
         states=states,
         names=names,
         slots=slots,
+        slot_pointers=[t.data_ptr() for t in slots],
         grad_facts=[(torch.strided, dtype, True, p.shape) for p in params],
         step=step,
     )

@@ -298,7 +298,13 @@ def _fill(
         opt._bucket_views[bucket.key] = (
             params,
             [p.data_ptr() for p in params],
-            [tuple(opt.state[p][n] for n in plan.names) for p in params],
+            [
+                tuple(
+                    (slot, slot.data_ptr())
+                    for slot in map(opt.state[p].get, plan.names)
+                )
+                for p in params
+            ],
             bucket.params,
             bucket.slots,
             {k: new[k] for k in set(new) - before},
@@ -342,8 +348,8 @@ def _unchanged(
     state: Any,
     names: tuple[str, ...],
 ) -> bool:
-    """Whether a bucket holds the same parameters (same storage) and slot tensors as
-    when its NumPy views were made."""
+    """Whether a bucket holds the same parameters and slot tensors, with the same
+    storage, as when its NumPy views were made."""
     old_params, pointers, old_slots = cached[0], cached[1], cached[2]
     if len(old_params) != len(params):
         return False
@@ -351,8 +357,8 @@ def _unchanged(
         if p is not q or p.data_ptr() != pointer:
             return False
         current = state[p]
-        for name, slot in zip(names, slots):
-            if current.get(name) is not slot:
+        for name, (slot, slot_pointer) in zip(names, slots):
+            if current.get(name) is not slot or slot.data_ptr() != slot_pointer:
                 return False
     return True
 

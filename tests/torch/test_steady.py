@@ -61,11 +61,12 @@ def _assert_same(steady, general):
     (p1, o1), (p2, o2) = steady, general
     assert_bitwise(p1, p2)
     for a, b in zip(p1, p2):
-        assert sorted(o1.state[a]) == sorted(o2.state[b])
-        assert_bitwise(
-            [o1.state[a][k] for k in sorted(o1.state[a])],
-            [o2.state[b][k] for k in sorted(o2.state[b])],
-        )
+        s1, s2 = (
+            o1.state.get(a, {}),
+            o2.state.get(b, {}),
+        )  # .get: state is a defaultdict
+        assert sorted(s1) == sorted(s2)
+        assert_bitwise([s1[k] for k in sorted(s1)], [s2[k] for k in sorted(s2)])
     assert [g["iterations"] for g in o1.param_groups] == [
         g["iterations"] for g in o2.param_groups
     ]
@@ -199,3 +200,24 @@ def test_bad_gradient_after_steady_steps_raises_before_any_change():
         opt.step()
     assert_bitwise(params, before)
     assert opt.param_groups[0]["iterations"] == 3
+
+
+def test_parameters_without_gradients_keep_the_steady_path():
+    """A frozen parameter (never a gradient) is skipped as torch skips it, and the
+    others still take steady steps; when it gets a gradient, the step leaves the
+    steady path and updates it too."""
+    pair = _pair("Adam", {"clipnorm": 5.0})
+    steps = grad_sequence(SHAPES, STEPS)
+    seen = []
+    for step, grads in enumerate(steps):
+        for params, opt in pair:
+            for i, (p, g) in enumerate(zip(params, grads)):
+                p.grad = None if i == 2 and step < 4 else g.clone()
+            opt.step()
+            if opt._engine.name == "fused":
+                seen.append(opt._steady[0][0])
+        _assert_same(*pair)
+    assert seen[0].stepped == [True, True, False, True, True]
+    assert seen[1] is seen[0] and seen[3] is seen[0]  # steps 2-4 were steady
+    assert seen[4] is not seen[0]  # the new gradient: a general step
+    assert pair[0][1]._steady[0][0].stepped is None

@@ -10,10 +10,12 @@ gradient's address (``data_ptr()``, no NumPy views) and a few of its attributes:
 microsecond per tensor instead of eight, and one kernel call per group (two with
 clipnorm: the per-tensor sums of squares first, the same values as the fused engine's).
 
-Anything else sends the step to the general path, which checks it and raises the error,
-if there is one: other parameters or slot tensors than recorded, a parameter whose
-storage moved, a gradient that is None, sparse, non-contiguous, a DTensor, or of another
-shape, dtype or device.
+Parameters without a gradient (frozen ones, say) are skipped as torch does, and as long
+as the same ones have none, steps stay steady. Anything else sends the step to the
+general path, which checks it and raises the error, if there is one: other parameters or
+slot tensors than recorded, a parameter or slot whose storage moved, gradients on other
+parameters than at the recorded step, or a gradient that is sparse, non-contiguous, a
+DTensor, or of another shape, dtype or device.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -59,6 +62,8 @@ class Steady:
     """One param group as the last step left it (see the module docstring)."""
 
     params: list[torch.Tensor]
+    stepped: list[bool] | None
+    active: list[torch.Tensor]
     pointers: list[int]
     states: list[dict[str, Any]]
     names: tuple[str, ...]
@@ -68,12 +73,12 @@ class Steady:
     step: AddressedStep
 
     def holds(self, params: Sequence[torch.Tensor]) -> bool:
-        """Whether ``params`` are the recorded tensors with the recorded slot tensors,
-        all at the recorded addresses (the caller checks that ``optimizer.state`` still
-        holds the recorded per-parameter dicts)."""
+        """Whether ``params`` are the recorded tensors, the stepped ones with the
+        recorded slot tensors, all at the recorded addresses (the caller checks that
+        ``optimizer.state`` still holds the recorded per-parameter dicts)."""
         return (
             same_items(params, self.params)
-            and list(map(_data_ptr, params)) == self.pointers
+            and list(map(_data_ptr, self.active)) == self.pointers
             and same_items(
                 [d.get(n) for d in self.states for n in self.names], self.slots
             )
@@ -81,9 +86,14 @@ class Steady:
         )
 
     def grad_addresses(self, params: Sequence[torch.Tensor]) -> np.ndarray | None:
-        """The addresses of the parameters' gradients, or None unless every one is a
-        plain contiguous CPU tensor of its parameter's shape and dtype."""
+        """The addresses of the stepped parameters' gradients, or None unless exactly
+        those have gradients and every one is a plain contiguous CPU tensor of its
+        parameter's shape and dtype."""
         grads = [p.grad for p in params]
+        if self.stepped is not None:
+            if [g is not None for g in grads] != self.stepped:
+                return None
+            grads = list(compress(grads, self.stepped))
         if (
             list(map(type, grads)).count(torch.Tensor) != len(grads)
             or list(map(_GRAD_FACTS, grads)) != self.grad_facts
@@ -97,14 +107,15 @@ def steady_record(
     rule: Any,
     coefficients: Any,
     names: tuple[str, ...],
+    group_params: list[torch.Tensor],
     params: list[torch.Tensor],
     state: Any,
     clip: bool,
 ) -> Steady | None:
-    """The record of a group whose parameters (all of them, every one stepped by the
-    fused engine) just took a step, for steps that clip or not (``clip``); None when
-    they do not qualify: not one dtype, not all contiguous, or a rule numba cannot
-    compile."""
+    """The record of a group whose parameters ``params`` (those of ``group_params``
+    that had a gradient, every one stepped by the fused engine) just took a step, for
+    steps that clip or not (``clip``); None when they do not qualify: none, not one
+    dtype, not all contiguous, or a rule numba cannot compile."""
     if not params:
         return None
     dtype = params[0].dtype
@@ -134,8 +145,13 @@ def steady_record(
     )
     if step is None:
         return None
+    stepped = None
+    if len(params) != len(group_params):
+        stepped = [p.grad is not None for p in group_params]
     return Steady(
-        params=list(params),
+        params=list(group_params),
+        stepped=stepped,
+        active=list(params),
         pointers=pointers,
         states=states,
         names=names,

@@ -141,12 +141,11 @@ def _clips(opt: KerasTorchOptimizer) -> bool:
 def _record_steady(opt: KerasTorchOptimizer, plans: list[_Plan]) -> None:
     records = []
     for plan in plans:
-        if len(plan.params) != len(plan.group["params"]):
-            return  # a parameter without a gradient this step
         record = steady_record(
             plan.rule,
             plan.coefficients,
             plan.names,
+            plan.group["params"],
             plan.params,
             opt.state,
             _clips(opt),

@@ -68,5 +68,9 @@ def test_equals_single_process_with_global_clipnorm(results, mode):
     assert any(not torch.allclose(w, f, rtol=1e-3) for w, f in zip(expected, unclipped))
 
 
+def test_zero_took_the_steady_path(results):
+    assert results["zero_steady"]
+
+
 def test_zero_state_dict_keeps_the_counters(results):
     assert results["zero_iterations"] == [worker.STEPS]

@@ -24,7 +24,14 @@ from typing import Any
 
 import torch
 
-__all__ = ["is_dtensor", "local_tensor", "total_squared_norm", "check_group", "LOCAL"]
+__all__ = [
+    "LOCAL",
+    "check_group",
+    "is_dtensor",
+    "local_tensor",
+    "sum_over_group",
+    "total_squared_norm",
+]
 
 # no process group: the norm is computed from local gradients only
 LOCAL: Any = object()
@@ -92,10 +99,15 @@ def total_squared_norm(
                 break
         else:
             meshes.append([mesh, square])
-    total = plain if group is LOCAL else _all_reduce(plain, group, _group_device(group))
+    total = sum_over_group(plain, group)
     for mesh, square in meshes:
         total += _all_reduce(square, _mesh_group(mesh), _mesh_device(mesh))
     return total
+
+
+def sum_over_group(value: float, group: Any) -> float:
+    """``value`` summed over the ranks of ``group`` (``LOCAL``: this rank's alone)."""
+    return value if group is LOCAL else _all_reduce(value, group, _group_device(group))
 
 
 def _all_reduce(value: float, group: Any, device: torch.device) -> float:

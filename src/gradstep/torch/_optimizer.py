@@ -59,7 +59,7 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         flatten_params: move each group's CPU float32/float64 parameters into one
             buffer per dtype (``p.data`` becomes a view; the Parameters stay the same
             objects), and on steps that take the general path (the first one; every
-            one with DTensors or ``clipnorm_group``) gather their gradients into one
+            one with DTensor gradients, as under FSDP2) gather their gradients into one
             buffer, so the fused engine updates a whole group as one span. Other steps
             (the steady path: the same parameters as the last step, plain gradients)
             are one multi-tensor kernel call per group either way, reading each

@@ -8,7 +8,8 @@ keeps a ``Steady`` record: its parameters and their data addresses, its slot ten
 the multi-tensor kernel bound to their address tables. The next step then reads only each
 gradient's address (``data_ptr()``, no NumPy views) and a few of its attributes: about a
 microsecond per tensor instead of eight, and one kernel call per group (two with
-clipnorm: the per-tensor sums of squares first, the same values as the fused engine's).
+clipnorm: the per-tensor sums of squares first, the same values as the fused engine's,
+summed over the ranks of ``clipnorm_group`` under ZeroRedundancyOptimizer).
 
 Parameters without a gradient (frozen ones, say) are skipped as torch does, and as long
 as the same ones have none, steps stay steady. Anything else sends the step to the

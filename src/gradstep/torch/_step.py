@@ -21,7 +21,13 @@ from ..kernels.flat import contiguous_span
 from ..kernels.fused import clips
 from ..optimizers._clip import norm_scale, total
 from . import _state
-from ._distributed import LOCAL, is_dtensor, local_tensor, total_squared_norm
+from ._distributed import (
+    LOCAL,
+    is_dtensor,
+    local_tensor,
+    sum_over_group,
+    total_squared_norm,
+)
 from ._ops import torch_clip_element, torch_rule
 from ._steady import same_snapshot, state_snapshot, steady_record
 
@@ -67,11 +73,11 @@ def run_step(opt: KerasTorchOptimizer) -> None:
     buckets: list[tuple[_Plan, _Bucket]] = []
     others: list[tuple[_Plan, torch.Tensor, torch.Tensor]] = []
     order: list[tuple[torch.Tensor, _Bucket | None, int]] = []  # gradients, norm order
-    distributed = opt._clipnorm_group is not LOCAL
+    dtensors = False
     for index, plan in enumerate(plans):
         by_dtype: dict[torch.dtype, _Bucket] = {}
         for p, g in zip(plan.params, plan.grads):
-            distributed = distributed or is_dtensor(g)
+            dtensors = dtensors or is_dtensor(g)
             if _state.uses_engine(p, opt._torch_ops):
                 bucket = by_dtype.get(p.dtype)
                 if bucket is None:
@@ -89,6 +95,7 @@ def run_step(opt: KerasTorchOptimizer) -> None:
 
     clipnorm = float(opt.clipnorm) if opt.clipnorm else 0.0
     clipvalue = float(opt.clipvalue) if opt.clipvalue else math.inf
+    distributed = dtensors or opt._clipnorm_group is not LOCAL
     single = not distributed and not others and len(buckets) == 1
     scale = 1.0
     if clipnorm > 0 and not single:
@@ -119,7 +126,7 @@ def run_step(opt: KerasTorchOptimizer) -> None:
         _torch_update(opt, plan, p, g, scale, clipvalue)
     _advance(plans)
     opt._steady = None
-    if not distributed and not others and _steady_possible(opt):
+    if not dtensors and not others and _steady_possible(opt):
         _record_steady(opt, plans)
 
 
@@ -131,7 +138,7 @@ def _advance(plans: list[_Plan]) -> None:
 
 def _steady_possible(opt: KerasTorchOptimizer) -> bool:
     """Whether ``opt`` can take steady steps at all (see ``_steady``)."""
-    return opt._engine.name == "fused" and opt._clipnorm_group is LOCAL
+    return opt._engine.name == "fused"
 
 
 def _clips(opt: KerasTorchOptimizer) -> bool:
@@ -184,7 +191,8 @@ def _steady_step(opt: KerasTorchOptimizer) -> bool:
         squares = []
         for record, table in zip(records, tables):
             squares.extend(record.step.squares(table))
-        scale = norm_scale(math.sqrt(total(squares)), float(opt.clipnorm))
+        summed = sum_over_group(total(squares), opt._clipnorm_group)
+        scale = norm_scale(math.sqrt(summed), float(opt.clipnorm))
     clipvalue = float(opt.clipvalue) if opt.clipvalue else math.inf
     for plan, record, table in zip(plans, records, tables):
         record.step(plan.coefficients, table, scale, clipvalue)

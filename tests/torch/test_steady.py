@@ -221,3 +221,20 @@ def test_parameters_without_gradients_keep_the_steady_path():
     assert seen[1] is seen[0] and seen[3] is seen[0]  # steps 2-4 were steady
     assert seen[4] is not seen[0]  # the new gradient: a general step
     assert pair[0][1]._steady[0][0].stepped is None
+
+
+def test_a_frozen_group_keeps_the_steady_path():
+    """A group none of whose parameters has a gradient still ages (Keras counts every
+    step) and the other group's steps stay steady."""
+    pair = _pair("Adam", {"decay": 0.1}, groups=True)
+    seen = []
+    for grads in grad_sequence(SHAPES, STEPS):
+        for params, opt in pair:
+            for i, (p, g) in enumerate(zip(params, grads)):
+                p.grad = g.clone() if i < 2 else None  # group 1 (params 2-4) frozen
+            opt.step()
+            if opt._engine.name == "fused":
+                seen.append(opt._steady[0][1])
+        _assert_same(*pair)
+    assert seen[0].step is None and all(record is seen[0] for record in seen)
+    assert [g["iterations"] for g in pair[0][1].param_groups] == [STEPS, STEPS]

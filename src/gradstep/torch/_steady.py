@@ -71,7 +71,7 @@ class Steady:
     slots: list[Any]
     slot_pointers: list[int]
     grad_facts: list[tuple[Any, ...]]
-    step: AddressedStep
+    step: AddressedStep | None  # None: no parameter of the group has a gradient
 
     def holds(self, params: Sequence[torch.Tensor]) -> bool:
         """Whether ``params`` are the recorded tensors, the stepped ones with the
@@ -115,10 +115,24 @@ def steady_record(
 ) -> Steady | None:
     """The record of a group whose parameters ``params`` (those of ``group_params``
     that had a gradient, every one stepped by the fused engine) just took a step, for
-    steps that clip or not (``clip``); None when they do not qualify: none, not one
-    dtype, not all contiguous, or a rule numba cannot compile."""
-    if not params:
-        return None
+    steps that clip or not (``clip``); None when they do not qualify: not one dtype,
+    not all contiguous, or a rule numba cannot compile."""
+    stepped = None
+    if len(params) != len(group_params):
+        stepped = [p.grad is not None for p in group_params]
+    if not params:  # a frozen group: nothing to step while none has a gradient
+        return Steady(
+            params=list(group_params),
+            stepped=stepped,
+            active=[],
+            pointers=[],
+            states=[],
+            names=names,
+            slots=[],
+            slot_pointers=[],
+            grad_facts=[],
+            step=None,
+        )
     dtype = params[0].dtype
     states = [state[p] for p in params]
     slots = [d.get(n) for d in states for n in names]
@@ -146,9 +160,6 @@ def steady_record(
     )
     if step is None:
         return None
-    stepped = None
-    if len(params) != len(group_params):
-        stepped = [p.grad is not None for p in group_params]
     return Steady(
         params=list(group_params),
         stepped=stepped,

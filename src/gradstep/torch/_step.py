@@ -173,7 +173,7 @@ def _steady_step(opt: KerasTorchOptimizer) -> bool:
     if (
         len(records) != len(groups)
         or not same_snapshot(state_snapshot(opt.state), snapshot)
-        or records[0].step.clip != _clips(opt)
+        or any(r.step is not None and r.step.clip != _clips(opt) for r in records)
     ):
         return False
     tables = []
@@ -190,12 +190,14 @@ def _steady_step(opt: KerasTorchOptimizer) -> bool:
     if opt.clipnorm:
         squares = []
         for record, table in zip(records, tables):
-            squares.extend(record.step.squares(table))
+            if record.step is not None:
+                squares.extend(record.step.squares(table))
         summed = sum_over_group(total(squares), opt._clipnorm_group)
         scale = norm_scale(math.sqrt(summed), float(opt.clipnorm))
     clipvalue = float(opt.clipvalue) if opt.clipvalue else math.inf
     for plan, record, table in zip(plans, records, tables):
-        record.step(plan.coefficients, table, scale, clipvalue)
+        if record.step is not None:
+            record.step(plan.coefficients, table, scale, clipvalue)
     _advance(plans)
     return True
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import backend
 from ..kernels import Engine, select_engine
+from ..kernels._multi_tensor import same_items
 from ._hyper import Hyperparameter, check_clip, check_number
 
 __all__ = ["Optimizer", "default", "keras_decayed_lr"]
@@ -40,9 +41,7 @@ def _same_arrays(
     if len(pairs) != len(params) or set(map(len, pairs)) != {2}:
         return None
     new_grads, new_params = zip(*pairs)
-    if all(map(operator.is_, new_params, params)) and all(
-        map(operator.is_, new_grads, grads)
-    ):
+    if same_items(new_params, params) and same_items(new_grads, grads):
         return grads, params
     return None
 
@@ -333,9 +332,7 @@ class Optimizer:
 
     def _check_same_params(self, params: list[np.ndarray]) -> None:
         assert self._params is not None
-        if len(params) == len(self._params) and all(
-            map(operator.is_, params, self._params)
-        ):
+        if params is self._params or same_items(params, self._params):
             return
         if len(params) != len(self._params):
             self._check_distinct(params)

@@ -170,10 +170,11 @@ def _steady_step(opt: KerasTorchOptimizer) -> bool:
         return False
     records, snapshot = opt._steady
     groups = opt.param_groups
+    clip = _clips(opt)
     if (
         len(records) != len(groups)
         or not same_snapshot(state_snapshot(opt.state), snapshot)
-        or any(r.step is not None and r.step.clip != _clips(opt) for r in records)
+        or any(r.step is not None and r.step.clip != clip for r in records)
     ):
         return False
     tables = []

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
-import platform
 import random
 import statistics
 import time
@@ -24,6 +22,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
+from _machine import describe
 
 BATCH = 128
 SIZES = (784, 512, 256, 10)
@@ -226,23 +225,6 @@ def interleaved(
     return times, notes
 
 
-def machine() -> str:
-    import numpy
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(
-                line.split(":", 1)[1].strip() for line in f if "model name" in line
-            )
-    except (OSError, StopIteration):
-        pass
-    return (
-        f"{cpu}; {os.cpu_count()} logical CPUs; Python {platform.python_version()}; "
-        f"NumPy {numpy.__version__}"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=7, help="timed epochs each")
@@ -255,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     names = [n for n in BENCHES if args.only is None or n in args.only]
-    print(f"machine: {machine()}")
+    print(f"machine: {describe('numpy')}")
     print(
         f"{args.samples} samples, batch {BATCH}, {args.epochs} timed epochs each, "
         "interleaved, one process per framework (one warm-up epoch each not counted)\n",

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -47,8 +46,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from _machine import describe
 
-import gradstep
 from gradstep import optimizers
 from gradstep.kernels import flatten
 
@@ -359,45 +358,49 @@ import time
 start = time.perf_counter()
 import numpy as np
 from gradstep import optimizers
-p = np.ones(1000, np.float32)
-opt = optimizers.{name}(engine="fused")
-opt.apply_gradients([(p * 0.5, p)])
+params = [np.ones(s, np.float32) for s in SHAPES]
+opt = optimizers.get(CONFIG)
+opt.apply_gradients([(p * 0.5, p) for p in params])
 first = time.perf_counter() - start
-t = time.perf_counter(); opt.apply_gradients([(p * 0.5, p)]); second = time.perf_counter() - t
-print(first, second)
+t = time.perf_counter()
+opt.apply_gradients([(p * 0.5, p) for p in params])
+print(first, time.perf_counter() - t)
 """
+# one array: the flat kernel; two separate arrays: the multi-tensor kernel
+_LATENCY_LAYOUTS = {"1 array": [(1000,)], "2 arrays": [(1000,), (10, 10)]}
 
 
 def run_latency(args) -> None:
     print(
-        "first-step latency (fresh process: import gradstep, build, first step), float32"
+        "first-step latency (fresh process: import gradstep, build, first step), "
+        "float32; cold: empty numba cache, cached: a second process"
     )
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        for key in args.optimizers:
-            name, config = OPTIMIZERS[key][:2]
-            ctor = name if not config.get("amsgrad") else name
-            code = _LATENCY.replace(
-                'optimizers.{name}(engine="fused")',
-                f"optimizers.{ctor}(engine='fused', **{config!r})",
-            )
-            results = []
-            for label in ("cold", "cached"):
-                out = subprocess.run(
-                    [sys.executable, "-c", code],
-                    env=env,
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                ).stdout.split()
-                results.append((label, float(out[0]), float(out[1])))
-            print(
-                f"{key:9s} "
-                + "  ".join(
-                    f"{label}: first {first:6.2f} s (then {second * 1e6:.0f} us)"
-                    for label, first, second in results
+    for layout, shapes in _LATENCY_LAYOUTS.items():
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+            for key in args.optimizers:
+                name, config = OPTIMIZERS[key][:2]
+                full = {"class_name": name, "config": {**config, "engine": "fused"}}
+                code = _LATENCY.replace("SHAPES", repr(shapes)).replace(
+                    "CONFIG", repr(full)
                 )
-            )
+                results = []
+                for label in ("cold", "cached"):
+                    out = subprocess.run(
+                        [sys.executable, "-c", code],
+                        env=env,
+                        check=True,
+                        capture_output=True,
+                        text=True,
+                    ).stdout.split()
+                    results.append((label, float(out[0]), float(out[1])))
+                print(
+                    f"{layout:8s} {key:9s} "
+                    + "  ".join(
+                        f"{label}: first {first:5.2f} s (then {second * 1e6:.0f} us)"
+                        for label, first, second in results
+                    )
+                )
 
 
 # ---- numba threads vs BLAS threads ---------------------------------------------------
@@ -475,28 +478,6 @@ def run_fight(args) -> None:
         )
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    versions = [f"gradstep {gradstep.__version__}", f"numpy {np.__version__}"]
-    for mod in ("numba", "torch", "jax", "optax"):
-        try:
-            versions.append(f"{mod} {__import__(mod).__version__}")
-        except ImportError:
-            pass
-    return (
-        f"{model}, {os.cpu_count()} cores (nproc), {platform.python_implementation()} "
-        f"{platform.python_version()}; " + ", ".join(versions)
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, 3 rounds")
@@ -525,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(w not in "abc" or len(w) != 1 for w in args.workloads):
         parser.error("--workloads takes a comma-separated subset of a,b,c")
     args.rounds = args.rounds or (3 if args.quick else 7)
-    print(machine())
+    print(describe("gradstep", "numpy", "numba", "torch", "jax", "optax"))
     if args.latency:
         run_latency(args)
     elif args.fight:

@@ -25,13 +25,13 @@ before and after each timed round.
 from __future__ import annotations
 
 import argparse
-import platform
 import random
 import statistics
 import time
 from collections.abc import Callable
 
 import torch
+from _machine import describe
 
 import gradstep.torch as gtorch
 
@@ -157,30 +157,6 @@ def bench(
     return {label: statistics.median(values) for label, values in times.items()}
 
 
-def machine() -> str:
-    import numpy as np
-
-    try:
-        import numba
-
-        numba_version = numba.__version__
-    except ImportError:
-        numba_version = "not installed"
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(
-                line.split(":", 1)[1].strip() for line in f if "model name" in line
-            )
-    except (OSError, StopIteration):
-        pass
-    return (
-        f"{cpu}, {torch.get_num_threads()} torch threads, Python "
-        f"{platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}, "
-        f"numba {numba_version}, gradstep engine {gtorch.Adam([torch.zeros(1)])._engine.name}"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
@@ -207,7 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     names = [w if w in OPTIMIZERS else by_word[w.lower()] for w in wanted]
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error("--device cuda: torch sees no CUDA device here")
-    print(f"# {machine()}")
+    print(
+        f"# {describe('torch', 'numpy', 'numba')}, {torch.get_num_threads()} torch "
+        f"threads, gradstep engine {gtorch.Adam([torch.zeros(1)]).engine}"
+    )
     if args.device != "cpu":
         print(f"# device {args.device}: {torch.cuda.get_device_name(args.device)}")
     print(

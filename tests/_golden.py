@@ -1,37 +1,22 @@
-"""Loading the golden trajectories of ../shared/golden (or $GRADSTEP_GOLDEN_DIR)."""
+"""Loading the golden trajectories of tests/golden (see its README for their provenance)."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def golden_dir() -> Path:
-    configured = os.environ.get("GRADSTEP_GOLDEN_DIR")
-    if configured:
-        return Path(configured)
-    for candidate in (
-        ROOT.parent / "shared" / "golden",
-        ROOT / "tests" / "data" / "golden",
-    ):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(
-        "golden trajectories not found: expected ../shared/golden beside the checkout, "
-        "tests/data/golden, or GRADSTEP_GOLDEN_DIR"
-    )
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 
 
 def golden_files() -> list[Path]:
-    return sorted(golden_dir().glob("*.json"))
+    """Every golden case, sorted by name."""
+    return sorted(GOLDEN_DIR.glob("*.json"))
 
 
 def load_case(path: Path) -> dict:
+    """One case with its arrays as float64 NumPy arrays."""
     case = json.loads(path.read_text())
     case["params"] = [np.array(p, dtype=np.float64) for p in case["params"]]
     case["grads"] = [

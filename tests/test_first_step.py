@@ -3,69 +3,24 @@ so a failure points at one formula. g = 0.5, p = 1, epsilon = 1e-7 unless stated
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
 from gradstep import optimizers
 
-G, P, EPS = 0.5, 1.0, 1e-7
-FIRST_STEP = {
-    # v = -lr g ; p + v
-    "sgd": (optimizers.SGD(lr=0.1, momentum=0.9), P - 0.1 * G),
-    # nesterov: p + mu*v - lr*g with v = -lr*g
-    "sgd_nesterov": (
-        optimizers.SGD(lr=0.1, momentum=0.9, nesterov=True),
-        P + 0.9 * (-0.1 * G) - 0.1 * G,
-    ),
-    # a = (1-rho) g^2
-    "rmsprop": (
-        optimizers.RMSprop(lr=0.01),
-        P - 0.01 * G / (math.sqrt(0.1 * G * G) + EPS),
-    ),
-    # a = g^2: a step of about lr
-    "adagrad": (optimizers.Adagrad(lr=0.1), P - 0.1 * G / (G + EPS)),
-    # a = 0.05 g^2, delta = g sqrt(eps) / sqrt(a + eps)
-    "adadelta": (
-        optimizers.Adadelta(),
-        P - 1.0 * G * math.sqrt(EPS) / math.sqrt(0.05 * G * G + EPS),
-    ),
-    # lr_t = lr sqrt(1-b2)/(1-b1); m = 0.1 g; v = 0.001 g^2
-    "adam": (
-        optimizers.Adam(lr=0.1),
-        P - 0.1 * math.sqrt(0.001) / 0.1 * (0.1 * G) / (math.sqrt(0.001 * G * G) + EPS),
-    ),
-    # vhat = max(0, v) = v on the first step
-    "amsgrad": (
-        optimizers.Adam(lr=0.1, amsgrad=True),
-        P - 0.1 * math.sqrt(0.001) / 0.1 * (0.1 * G) / (math.sqrt(0.001 * G * G) + EPS),
-    ),
-    # lr_t = lr/(1-b1); m = 0.1 g; u = |g|
-    "adamax": (optimizers.Adamax(lr=0.1), P - 0.1 / 0.1 * (0.1 * G) / (G + EPS)),
-}
+from .cases import G, P, first_steps
+
+FIRST_STEPS = first_steps()
 
 
-def _nadam_first_step() -> float:
-    mu1 = 0.9 * (1 - 0.5 * 0.96 ** (1 * 0.004))
-    mu2 = 0.9 * (1 - 0.5 * 0.96 ** (2 * 0.004))
-    g_prime = G / (1 - mu1)
-    m_prime = 0.1 * G / (1 - mu1 * mu2)
-    v_prime = 0.001 * G * G / (1 - 0.999)
-    m_bar = (1 - mu1) * g_prime + mu2 * m_prime
-    return P - 0.1 * m_bar / (math.sqrt(v_prime) + EPS)
-
-
-FIRST_STEP["nadam"] = (optimizers.Nadam(lr=0.1), _nadam_first_step())
-
-
-@pytest.mark.parametrize("name", sorted(FIRST_STEP))
-def test_first_step_by_hand(name):
-    opt, want = FIRST_STEP[name]
-    opt = type(opt).from_config(opt.get_config())
+@pytest.mark.parametrize(
+    "name,case", FIRST_STEPS, ids=[f"{n}-{c.label}" for n, c in FIRST_STEPS]
+)
+def test_first_step_by_hand(name, case):
+    opt = optimizers.get({"class_name": name, "config": case.config})
     p = np.array([P])
     opt.apply_gradients([(np.array([G]), p)])
-    assert p[0] == pytest.approx(want, rel=1e-13)
+    assert p[0] == pytest.approx(case.expected, rel=1e-13)
 
 
 def test_decay_uses_counter_before_the_step():

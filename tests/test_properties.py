@@ -11,18 +11,10 @@ from hypothesis.extra.numpy import arrays
 from gradstep import optimizers
 from gradstep.optimizers import global_norm
 
-ALL = [
-    ("SGD", {"momentum": 0.9}),
-    ("SGD", {"momentum": 0.9, "nesterov": True}),
-    ("RMSprop", {}),
-    ("Adagrad", {}),
-    ("Adadelta", {}),
-    ("Adam", {}),
-    ("Adam", {"amsgrad": True}),
-    ("Adamax", {}),
-    ("Nadam", {}),
-]
-IDS = [f"{n}{'-' + '-'.join(c) if c else ''}" for n, c in ALL]
+from .cases import all_configs, config_ids
+
+ALL = all_configs()
+IDS = config_ids(ALL)
 finite = st.floats(-1e3, 1e3, allow_nan=False, width=64)
 shapes = st.sampled_from([(1,), (3,), (2, 3), (2, 1, 2)])
 
@@ -40,7 +32,7 @@ def problems(draw, dtype=np.float64):
 
 
 def _make(name, config, **extra):
-    return getattr(optimizers, name)(**config, **extra)
+    return optimizers.get({"class_name": name, "config": {**config, **extra}})
 
 
 @pytest.mark.parametrize("name,config", ALL, ids=IDS)

@@ -14,8 +14,7 @@ from . import (
     optimizers,
     regularizers,
 )
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "activations",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradstep import optimizers
+from gradstep import initializers, losses, metrics, optimizers
 from gradstep.layers import Activation, Dense, Dropout, deserialize
-from gradstep.models import Sequential, initializers, losses, metrics
+from gradstep.models import Sequential
 
 RNG = np.random.default_rng(5)
 X = RNG.normal(size=(20, 4))

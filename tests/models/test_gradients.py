@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradstep import backend
+from gradstep import activations, backend, losses, regularizers
 from gradstep.layers import Activation, Dense, Dropout, Flatten
 from gradstep.layers._base import Rngs
-from gradstep.models import Sequential, activations, losses, regularizers
+from gradstep.models import Sequential
 
 from ._helpers import assert_grad_close, numeric_grad
 

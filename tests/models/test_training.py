@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradstep import backend, optimizers
+from gradstep import backend, callbacks, optimizers
 from gradstep.kernels.flat import contiguous_span
 from gradstep.layers import Activation, Dense, Dropout
-from gradstep.models import Sequential, callbacks, load_model, set_random_seed
+from gradstep.models import Sequential, load_model, set_random_seed
 
 RNG = np.random.default_rng(7)
 
@@ -242,7 +242,7 @@ def test_metrics_named_and_chosen_as_keras(float64, loss, units, metric, key, fn
 
 
 def test_regularization_is_part_of_the_loss(float64):
-    from gradstep.models import regularizers
+    from gradstep import regularizers
 
     x, y = RNG.normal(size=(8, 3)), RNG.normal(size=(8, 2))
     model = Sequential(
@@ -324,7 +324,7 @@ def test_model_checkpoint_csv_logger_and_lambda(tmp_path):
 
 
 def test_progress_display(capsys, monkeypatch):
-    from gradstep.models import _progress
+    from gradstep import _progress
 
     model, x, y = _plateau_model()
     model.fit(x, y, epochs=2, verbose=2, validation_split=0.25)

@@ -68,7 +68,7 @@ def run(rank: int, port: int, out: str) -> None:
     train(ddp, zero, rank)
     results["zero"] = [p.detach().clone() for p in ddp.module.parameters()]
     # steps after the first took the steady path (norm summed over the ranks)
-    results["zero_steady"] = zero.optim._steady is not None
+    results["zero_steady"] = zero.optim._stepper.steady is not None
     zero.consolidate_state_dict(to=0)
     if rank == 0:
         state = zero.state_dict()

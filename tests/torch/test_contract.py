@@ -15,19 +15,17 @@ torch = pytest.importorskip("torch")
 import gradstep.torch as gtorch  # noqa: E402
 from gradstep import optimizers  # noqa: E402
 
+from ..cases import CASES, torch_class  # noqa: E402
 from ._util import assert_bitwise, grad_sequence, make_params, numpy_copy  # noqa: E402
 
 RESUME_SHAPES = [(3, 4), (4,), (2, 3)]
-RESUME_CONFIGS = {
-    "Adam": {"amsgrad": True, "decay": 0.01, "clipnorm": 1.0},
-    "Nadam": {"clipnorm": 1.0},
-    "SGD": {"momentum": 0.9, "decay": 0.05, "nesterov": True},
-}
+# The last (richest) configuration of every optimizer.
+RESUME_CONFIGS = {name: cases.configs[-1] for name, cases in CASES.items()}
 
 
 def build_resumable(name, params):
     """Two param groups (the second with its own lr) and a StepLR scheduler."""
-    opt = getattr(gtorch, name)(
+    opt = torch_class(name)(
         [{"params": params[:2]}, {"params": params[2:], "lr": 0.003}],
         **RESUME_CONFIGS[name],
     )
@@ -76,10 +74,10 @@ def test_state_dict_round_trip_in_fresh_process_is_bitwise(tmp_path):
 
 def test_load_state_dict_in_process_restores_counters_scalars_and_lr():
     params = make_params(RESUME_SHAPES)
-    opt, sched = build_resumable("Nadam", params)
+    opt, sched = build_resumable("nadam", params)
     train(opt, sched, params, RESUME_SHAPES, range(3))
     saved = opt.state_dict()
-    other, other_sched = build_resumable("Nadam", make_params(RESUME_SHAPES))
+    other, other_sched = build_resumable("nadam", make_params(RESUME_SHAPES))
     other.load_state_dict(saved)
     other_sched.load_state_dict(sched.state_dict())
     for a, b in zip(opt.param_groups, other.param_groups):

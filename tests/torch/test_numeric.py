@@ -11,31 +11,24 @@ torch = pytest.importorskip("torch")
 import gradstep.torch as gtorch  # noqa: E402
 from gradstep import optimizers  # noqa: E402
 
+from ..cases import all_configs, config_ids, optimizer_class, torch_class  # noqa: E402
 from ._util import assert_bitwise, grad_sequence, make_params, numpy_copy  # noqa: E402
 
 SHAPES = [(4, 3), (5,), (2, 2, 2)]
-CONFIGS = [
-    ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "decay": 0.01}),
-    ("RMSprop", {"clipnorm": 1.5}),
-    ("Adagrad", {"clipvalue": 0.4}),
-    ("Adadelta", {"clipnorm": 2.0, "clipvalue": 0.5}),
-    ("Adam", {"amsgrad": True, "decay": 0.001, "clipnorm": 1.0}),
-    ("Adamax", {}),
-    ("Nadam", {"clipnorm": 1.0}),
-]
-IDS = [name for name, _ in CONFIGS]
+CONFIGS = all_configs()
+IDS = config_ids(CONFIGS)
 
 
 def numpy_trajectory(name, config, params, steps, engine):
     arrays = numpy_copy(params)
-    opt = getattr(optimizers, name)(engine=engine, **config)
+    opt = optimizer_class(name)(engine=engine, **config)
     for grads in steps:
         opt.apply_gradients(zip([g.numpy() for g in grads], arrays))
     return arrays, opt
 
 
 def torch_trajectory(name, config, params, steps, groups=False, engine=None):
-    cls = getattr(gtorch, name)
+    cls = torch_class(name)
     spec = [{"params": [p]} for p in params] if groups else params
     opt = cls(spec, engine=engine, **config)
     for grads in steps:
@@ -79,7 +72,7 @@ def test_16bit_params_use_float32_math_and_state(name, config, dtype):
     steps = grad_sequence(SHAPES, 3, dtype=dtype)
     # Reference: the float32 NumPy step on the upcast parameters, rounded back to 16 bits.
     arrays = [p.detach().float().numpy().copy() for p in params]
-    numpy_opt = getattr(optimizers, name)(engine="reference", **config)
+    numpy_opt = optimizer_class(name)(engine="reference", **config)
     for grads in steps:
         numpy_opt.apply_gradients(zip([g.float().numpy() for g in grads], arrays))
         for a in arrays:

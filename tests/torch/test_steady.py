@@ -6,7 +6,6 @@ steps and the step must leave the steady path."""
 from __future__ import annotations
 
 import copy
-import math
 
 import pytest
 
@@ -14,8 +13,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("numba")
 
 import gradstep.torch as gtorch  # noqa: E402
-from gradstep.optimizers._clip import total  # noqa: E402
 
+from ..cases import all_configs, config_ids, torch_class  # noqa: E402
 from ._util import assert_bitwise, grad_sequence, make_params  # noqa: E402
 
 SHAPES = [(40, 30), (30,), (7, 3, 2), (0,), (50000,)]
@@ -32,11 +31,7 @@ def fused_norm_in_reference(monkeypatch):
     def squares(self, grads):
         return fused.FusedEngine().squares(grads)
 
-    def global_norm(grads):
-        return math.sqrt(total(fused.FusedEngine().squares(grads)))
-
     monkeypatch.setattr(reference.ReferenceEngine, "squares", squares)
-    monkeypatch.setattr(reference, "global_norm", global_norm)
 
 
 def _pair(name, config, dtype=torch.float32, groups=False, flatten=False):
@@ -50,7 +45,7 @@ def _pair(name, config, dtype=torch.float32, groups=False, flatten=False):
             if groups
             else params
         )
-        opt = getattr(gtorch, name)(
+        opt = torch_class(name)(
             spec, engine=engine, flatten_params=flatten and engine is None, **config
         )
         made.append((params, opt))
@@ -84,12 +79,7 @@ def _run(pair, grads_per_step, change=None, at=3):
         _assert_same(*pair)
 
 
-CONFIGS = [
-    ("Adam", {"amsgrad": True, "decay": 0.01, "clipvalue": 0.5}),
-    ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "clipnorm": 1.0}),
-    ("Nadam", {"clipnorm": 30.0, "clipvalue": 0.02}),
-    ("Adadelta", {}),
-]
+CONFIGS = all_configs()
 
 
 @pytest.mark.parametrize(
@@ -98,12 +88,12 @@ CONFIGS = [
     ids=["one_group", "two_groups", "two_groups_flatten_params"],
 )
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("name,config", CONFIGS, ids=[c[0] for c in CONFIGS])
+@pytest.mark.parametrize("name,config", CONFIGS, ids=config_ids(CONFIGS))
 def test_steady_steps_equal_the_general_path(name, config, dtype, groups, flatten):
     pair = _pair(name, config, dtype, groups, flatten)
     _run(pair, grad_sequence(SHAPES, STEPS, dtype=dtype))
-    assert pair[0][1]._steady is not None  # the steady path was in use
-    assert pair[1][1]._steady is None
+    assert pair[0][1]._stepper.steady is not None  # the steady path was in use
+    assert pair[1][1]._stepper.steady is None
 
 
 def _no_gradient(params, opt, grads):
@@ -178,7 +168,7 @@ def test_changes_between_steps_give_the_general_result(change):
     config = {} if change is _clipping_switched_on else {"clipnorm": 10.0}
     pair = _pair("Adam", {"amsgrad": True, **config})
     _run(pair, grad_sequence(SHAPES, STEPS), change)
-    assert pair[0][1]._steady is not None  # back on the steady path at the end
+    assert pair[0][1]._stepper.steady is not None  # back on the steady path at the end
 
 
 def test_bad_gradient_after_steady_steps_raises_before_any_change():
@@ -188,7 +178,7 @@ def test_bad_gradient_after_steady_steps_raises_before_any_change():
         for p, g in zip(params, grads):
             p.grad = g
         opt.step()
-    assert opt._steady is not None
+    assert opt._stepper.steady is not None
     before = [p.detach().clone() for p in params]
     params[1].grad.data = torch.ones(31)
     with pytest.raises(ValueError, match="must match"):
@@ -212,13 +202,13 @@ def test_parameters_without_gradients_keep_the_steady_path():
             for i, (p, g) in enumerate(zip(params, grads)):
                 p.grad = None if i == 2 and step < 4 else g.clone()
             opt.step()
-            if opt._engine.name == "fused":
-                seen.append(opt._steady[0][0])
+            if opt.engine == "fused":
+                seen.append(opt._stepper.steady[0][0])
         _assert_same(*pair)
     assert seen[0].stepped == [True, True, False, True, True]
     assert seen[1] is seen[0] and seen[3] is seen[0]  # steps 2-4 were steady
     assert seen[4] is not seen[0]  # the new gradient: a general step
-    assert pair[0][1]._steady[0][0].stepped is None
+    assert pair[0][1]._stepper.steady[0][0].stepped is None
 
 
 def test_a_frozen_group_keeps_the_steady_path():
@@ -231,8 +221,8 @@ def test_a_frozen_group_keeps_the_steady_path():
             for i, (p, g) in enumerate(zip(params, grads)):
                 p.grad = g.clone() if i < 2 else None  # group 1 (params 2-4) frozen
             opt.step()
-            if opt._engine.name == "fused":
-                seen.append(opt._steady[0][1])
+            if opt.engine == "fused":
+                seen.append(opt._stepper.steady[0][1])
         _assert_same(*pair)
     assert seen[0].step is None and all(record is seen[0] for record in seen)
     assert [g["iterations"] for g in pair[0][1].param_groups] == [STEPS, STEPS]

@@ -34,7 +34,7 @@ def versions(*packages: str) -> dict[str, str]:
 
     import numpy
 
-    from .. import __version__
+    from .._version import __version__
 
     found = {
         "gradstep": __version__,

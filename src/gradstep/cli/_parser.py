@@ -288,7 +288,7 @@ def _add_plot(sub: argparse._SubParsersAction) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``gradstep``; ``error`` raises ``LabError``."""
-    from .. import __version__
+    from .._version import __version__
 
     parser = _Parser(
         prog="gradstep",

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from .._io import write_text_atomic
 from ..lab._errors import LabError
 from ..lab.compare import CompareSettings, run_compare
 from ..lab.data import load_lab_data
@@ -21,7 +22,6 @@ from ..lab.records import (
     REPORT_NAME,
     write_csv,
     write_json,
-    write_text_atomic,
 )
 from ..lab.report import markdown_report
 from ..lab.specs import default_specs, resolve_specs
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace, command: str) -> int:
 
 def _check_activation(name: str) -> None:
     try:
-        from ..models import activations
+        from .. import activations
     except ImportError:
         return
     try:

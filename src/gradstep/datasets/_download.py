@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from .._io import atomic_file
 from ._errors import DatasetError
 
 __all__ = ["download", "sha256_of"]
@@ -54,37 +55,33 @@ def download(
         raise DatasetError(
             f"download URL must start with http:// or https://, got {url!r}"
         )
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{dest.name}.", suffix=".part", dir=dest.parent
-        )
-    except OSError as exc:
-        raise DatasetError(
-            f"cannot write to {dest.parent}: {exc.strerror or exc}"
-        ) from None
-    tmp = Path(tmp_name)
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            out = stack.enter_context(atomic_file(dest, suffix=".part"))
+        except OSError as exc:
+            raise DatasetError(
+                f"cannot write to {dest.parent}: {exc.strerror or exc}"
+            ) from None
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
-                    length = response.headers.get("Content-Length")
-                    total = int(length) if length and length.isdigit() else None
-                    done = 0
-                    for chunk in iter(lambda: response.read(_CHUNK), b""):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        done += len(chunk)
-                        if progress is not None:
-                            progress(done, total)
-            except urllib.error.HTTPError as exc:
-                raise DatasetError(
-                    f"download of {url} failed: HTTP {exc.code} {exc.reason}"
-                ) from None
-            except (urllib.error.URLError, OSError, ValueError) as exc:
-                reason = getattr(exc, "reason", None) or exc
-                raise DatasetError(f"download of {url} failed: {reason}") from None
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+                length = response.headers.get("Content-Length")
+                total = int(length) if length and length.isdigit() else None
+                done = 0
+                for chunk in iter(lambda: response.read(_CHUNK), b""):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, total)
+        except urllib.error.HTTPError as exc:
+            raise DatasetError(
+                f"download of {url} failed: HTTP {exc.code} {exc.reason}"
+            ) from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise DatasetError(f"download of {url} failed: {reason}") from None
         if total is not None and done != total:
             raise DatasetError(
                 f"download of {url} was cut short: got {done} of {total} bytes"
@@ -95,7 +92,4 @@ def download(
                 f"sha256 mismatch for {url}: expected {expected}, got {actual}; "
                 "the file was discarded"
             )
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
     return dest

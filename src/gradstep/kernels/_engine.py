@@ -7,6 +7,8 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from .clip import Clipping
+
 __all__ = ["Engine"]
 
 
@@ -23,7 +25,7 @@ class Engine(Protocol):
 
     def squares(self, grads: Sequence[np.ndarray]) -> list[float]:
         """Each gradient's float64 sum of squares, as ``step`` sums it for clipnorm: the
-        global norm is the square root of these added in order (``_clip.total``)."""
+        global norm is the square root of these added in order (``clip.total``)."""
         ...
 
     def step(
@@ -33,10 +35,9 @@ class Engine(Protocol):
         params: Sequence[np.ndarray],
         grads: Sequence[np.ndarray],
         slots: Sequence[tuple[np.ndarray, ...]],
-        clipnorm: float,
-        clipvalue: float,
+        clipping: Clipping,
     ) -> None:
-        """Clip ``grads`` (global norm ``clipnorm`` when > 0, then values to
-        [-clipvalue, clipvalue]; ``inf`` is off) and apply ``rule`` to every element,
-        writing parameters and slots in place. ``grads`` are never modified."""
+        """Clip ``grads`` as ``clipping`` says (global norm, then values) and apply
+        ``rule`` to every element, writing parameters and slots in place. ``grads`` are
+        never modified."""
         ...

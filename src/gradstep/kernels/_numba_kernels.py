@@ -1,7 +1,7 @@
 """The numba side of the fused engine: one compiled pass over memory per optimizer rule.
 
 Importing this module imports numba; only ``fused.py`` does, on its first step. The
-kernels call the optimizers' own rule functions and ``_clip.clip_element``: numba compiles
+kernels call the optimizers' own rule functions and ``clip.clip_element``: numba compiles
 them as they are (``sqrt``, ``maximum`` and ``minimum`` are NumPy's, which numba supports
 on scalars with NumPy's NaN propagation), so no optimizer's math is written twice.
 
@@ -31,8 +31,8 @@ from numba.core.errors import NumbaError
 from numba.extending import intrinsic, overload, register_jitable
 
 from .._threading import configure_numba_threads
-from ..optimizers._clip import clip_element
 from ._multi_tensor import CHUNK
+from .clip import clip_element
 
 __all__ = [
     "CompileError",
@@ -140,6 +140,20 @@ def _slices_overload(arrays, start):
     return lambda arrays, start: (arrays[0][start:],) + _slices(arrays[1:], start)
 
 
+# The multi-tensor kernels' inner loops by digest: one compiled function per rule and
+# variant in a process (it compiles per dtype), so each has its own stable identity.
+_INNER_LOOPS: dict[str, Any] = {}
+
+
+def _stable_identity(dispatcher: Any, name: str) -> None:
+    """Give a compiled function captured by a cached kernel the same identity in every
+    process. numba keys a closure's disk-cache entry on the pickled values it captures,
+    and pickles a compiled function with a random per-process id (``_uuid``), so a
+    kernel capturing one would miss the cache in every new process and add an entry.
+    ``name`` must be unique to the function's code and options (the caller's digest)."""
+    dispatcher._set_uuid(name)
+
+
 def _digest(*functions: Callable[..., Any]) -> str:
     code = b"".join(marshal.dumps(f.__code__) for f in functions)
     return hashlib.sha256(code).hexdigest()
@@ -234,15 +248,22 @@ def multi_tensor_kernel(
     digest, gradient = _variant(rule, "multi", parallel, clip)
     compiled_rule = rule if cache else njit(rule)
 
-    @njit(cache=cache, **{**_OPTIONS, "parallel": False})
-    def run(p, g, s, coefficients, scale, clipvalue):
-        digest  # noqa: B018 - captured only to key the disk cache on the rule's code
-        for i in range(p.shape[0]):
-            new = compiled_rule(
-                p[i], gradient(g[i], scale, clipvalue), *_load(s, i), coefficients
-            )
-            p[i] = new[0]
-            _store(s, i, new[1:])
+    run = _INNER_LOOPS.get(digest) if cache else None
+    if run is None:
+
+        @njit(cache=cache, **{**_OPTIONS, "parallel": False})
+        def run(p, g, s, coefficients, scale, clipvalue):
+            digest  # noqa: B018 - captured only to key the disk cache on the rule's code
+            for i in range(p.shape[0]):
+                new = compiled_rule(
+                    p[i], gradient(g[i], scale, clipvalue), *_load(s, i), coefficients
+                )
+                p[i] = new[0]
+                _store(s, i, new[1:])
+
+        if cache:
+            _stable_identity(run, f"gradstep-{digest}-run")
+            _INNER_LOOPS[digest] = run
 
     @njit(cache=cache, **{**_OPTIONS, "parallel": parallel})
     def kernel(like, params, grads, slots, chunks, coefficients, scale, clipvalue):

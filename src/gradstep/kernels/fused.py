@@ -1,7 +1,7 @@
 """The fused engine: each optimizer's rule compiled by numba into one pass over memory.
 
 Per element, the compiled kernel reads the parameter, the gradient and the slots once,
-clips the gradient (``_clip.clip_element``), runs the optimizer's own ``rule`` and writes
+clips the gradient (``clip.clip_element``), runs the optimizer's own ``rule`` and writes
 the parameter and slots back: the minimal memory traffic of a step. When the parameters,
 the gradients and every slot are each laid end to end in one buffer (``flat.py``; the
 slots always are, as this engine allocates them), the whole step is one kernel call and
@@ -26,15 +26,14 @@ per rule and dtype and are cached on disk.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..optimizers._clip import norm_scale, squared_norms, total
 from ._multi_tensor import Group, Tables, address_table, chunk_rows, same_items
+from .clip import Clipping, squared_norms
 from .flat import contiguous_span, flat_arrays
 from .reference import ReferenceEngine
 
@@ -42,7 +41,6 @@ __all__ = [
     "AddressedStep",
     "FusedEngine",
     "addressed_step",
-    "clips",
     "numba_available",
     "require_numba",
 ]
@@ -204,12 +202,12 @@ class FusedEngine:
         params: Sequence[np.ndarray],
         grads: Sequence[np.ndarray],
         slots: Sequence[tuple[np.ndarray, ...]],
-        clipnorm: float,
-        clipvalue: float,
+        clipping: Clipping,
     ) -> None:
         """See ``Engine.step``."""
         count = len(slots[0]) if slots else 0
-        clip = clips(clipnorm, clipvalue)
+        clip = clipping.clips
+        clipvalue = clipping.value
         flat = self._flat(params, grads, slots)
         if flat is not None:
             p, g, s = flat
@@ -217,17 +215,11 @@ class FusedEngine:
             parallel = p.size >= SERIAL_BELOW
             kernel = _kernel(rule, typed, p.dtype, count, parallel, clip=clip)
             if kernel is not None:
-                scale = 1.0
-                if clipnorm > 0:
-                    norm = math.sqrt(total(self._grads.squares()))
-                    scale = norm_scale(norm, clipnorm)
+                scale = clipping.scale(self._grads.squares)
                 _run(kernel, p, g, s, typed, scale, clipvalue)
                 return
         groups = self._tables.groups(params, slots, _COMPILED)
-        scale = 1.0
-        if clipnorm > 0:
-            norm = math.sqrt(total(self._grouped_squares(grads, groups)))
-            scale = norm_scale(norm, clipnorm)
+        scale = clipping.scale(lambda: self._grouped_squares(grads, groups))
         done = self._multi_tensor_step(
             rule, coefficients, groups, grads, slots, scale, clipvalue, clip
         )
@@ -422,13 +414,6 @@ def addressed_step(
     return None if kernel is None else AddressedStep(kernel, group, clip)
 
 
-def clips(clipnorm: float, clipvalue: float) -> bool:
-    """Whether steps with these settings may clip: the kernels without clipping serve
-    the others (chosen by the settings, not by each step's norm, so that a step whose
-    norm happens to be under clipnorm compiles nothing new)."""
-    return clipnorm > 0 or not math.isinf(clipvalue)
-
-
 def _run(
     kernel: Callable[..., None],
     p: np.ndarray,
@@ -480,4 +465,4 @@ def _reference_step(
     exactly, as multiplying by 1.0 is exact)."""
     if scale != 1.0:
         g = g * scale
-    ReferenceEngine().step(rule, coefficients, [p], [g], [s], 0.0, clipvalue)
+    ReferenceEngine().step(rule, coefficients, [p], [g], [s], Clipping(0.0, clipvalue))

@@ -6,13 +6,12 @@ values are computed before any array is written, so an error leaves everything u
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..optimizers._clip import clip_element, global_norm, norm_scale, squared_norms
+from .clip import Clipping, squared_norms
 
 __all__ = ["ReferenceEngine"]
 
@@ -35,12 +34,9 @@ class ReferenceEngine:
         params: Sequence[np.ndarray],
         grads: Sequence[np.ndarray],
         slots: Sequence[tuple[np.ndarray, ...]],
-        clipnorm: float,
-        clipvalue: float,
+        clipping: Clipping,
     ) -> None:
-        scale = norm_scale(global_norm(grads), clipnorm) if clipnorm > 0 else 1.0
-        if scale != 1.0 or not math.isinf(clipvalue):
-            grads = [clip_element(g, scale, clipvalue) for g in grads]
+        grads = clipping.apply(grads, clipping.scale(lambda: self.squares(grads)))
         results = [
             rule(p, g, *s, coefficients) for p, g, s in zip(params, grads, slots)
         ]

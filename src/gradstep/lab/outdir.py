@@ -12,8 +12,9 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from .._io import default_mode
 from ._errors import LabError
-from .records import RECORD_NAME, default_mode
+from .records import RECORD_NAME
 
 __all__ = ["OutputDir"]
 

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from .._io import write_bytes_atomic
 from ._errors import LabError
 from .functions import TestFunction
-from .records import EpochRow, write_bytes_atomic
+from .records import EpochRow
 from .trajectories import Path2D, legend_text
 
 __all__ = [

@@ -11,19 +11,17 @@ import io
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._io import write_text_atomic
 from ._errors import LabError
 
 __all__ = [
     "METRICS",
     "CSV_COLUMNS",
     "EpochRow",
-    "write_text_atomic",
-    "write_bytes_atomic",
     "write_csv",
     "read_csv",
     "write_json",
@@ -59,33 +57,6 @@ class EpochRow:
     val_loss: float
     val_acc: float
     seconds: float
-
-
-def default_mode(directory: bool = False) -> int:
-    """The permissions a plain ``open``/``mkdir`` would give under the current umask
-    (``mkstemp``/``mkdtemp`` use 0600/0700, too strict for results meant to be shared)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return (0o777 if directory else 0o666) & ~mask
-
-
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, default_mode())
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """``write_bytes_atomic`` for UTF-8 text."""
-    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def write_csv(path: str | os.PathLike[str], rows: list[EpochRow]) -> None:

@@ -6,7 +6,6 @@ the model's flat buffers (see ``gradstep.models.Sequential``).
 
 from __future__ import annotations
 
-from .. import models as _models  # noqa: F401 - import order: models, then layers
 from ._base import Layer
 from ._serialization import deserialize, serialize
 from .core import Activation, Dense, Dropout, Flatten

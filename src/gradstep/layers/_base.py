@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import backend
-from ..models._registry import Registry
+from .._registry import Registry
 
 __all__ = ["Layer", "Rngs", "LAYERS", "unique_name"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..models import activations, initializers, regularizers
+from .. import activations, initializers, regularizers
 from ._base import LAYERS, Layer, Rngs
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten"]
@@ -189,7 +189,7 @@ class Dropout(Layer):
             or not (math.isfinite(rate) and 0 <= rate < 1)
         ):
             raise ValueError(f"Dropout rate must be a number in [0, 1), got {rate!r}")
-        from ..models._seeding import check_seed
+        from .._seeding import check_seed
 
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)

@@ -18,8 +18,7 @@ Randomness: see ``set_random_seed`` and ``Sequential(seed=...)``.
 
 from __future__ import annotations
 
-from . import activations, callbacks, initializers, losses, metrics, regularizers
-from ._seeding import set_random_seed
+from .._seeding import set_random_seed
 from .saving import load_model, model_from_config, model_from_json, save_model
 from .sequential import Sequential
 
@@ -30,10 +29,4 @@ __all__ = [
     "model_from_json",
     "model_from_config",
     "set_random_seed",
-    "activations",
-    "callbacks",
-    "initializers",
-    "losses",
-    "metrics",
-    "regularizers",
 ]

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .losses import Loss
+from ..losses import Loss
 
 __all__ = ["as_inputs", "as_targets", "check_same_length", "require_finite"]
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ..callbacks import CallbackList, History, ProgbarLogger
 from . import _data
-from .callbacks import CallbackList, History, ProgbarLogger
 
 __all__ = ["fit", "evaluate", "predict", "prepare", "unwrap"]
 
@@ -238,7 +238,7 @@ def evaluate(model, x, y, batch_size, verbose):
     x, y = prepare(model, x, y)
     bar = None
     if verbose:
-        from ._progress import EpochBar
+        from .._progress import EpochBar
 
         bar = EpochBar(len(x), 1, [])
     values = _test_loop(model, x, y, batch_size, bar)

@@ -14,15 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import backend, losses
+from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
+from .._seeding import check_seed, new_seed_sequence
 from ..kernels.flat import flat_arrays
 from ..layers._base import Layer, Rngs, unique_name
 from ..layers._serialization import deserialize as deserialize_layer
 from ..layers._serialization import serialize as serialize_layer
-from . import _training, losses
-from . import metrics as metrics_module
-from ._seeding import check_seed, new_seed_sequence
+from . import _format, _training
 
 __all__ = ["Sequential"]
 
@@ -500,22 +500,16 @@ class Sequential:
     ) -> None:
         """Write architecture, weights, optimizer config and state, and the training
         generator's state to one .npz file (arrays + JSON, no pickle), atomically."""
-        from .saving import save_model
-
-        save_model(self, filepath, overwrite, include_optimizer)
+        _format.save_model(self, filepath, overwrite, include_optimizer)
 
     def save_weights(self, filepath: Any, overwrite: bool = True) -> None:
         """Write only the weights (one .npz file, atomically)."""
-        from .saving import save_weights
-
-        save_weights(self, filepath, overwrite)
+        _format.save_weights(self, filepath, overwrite)
 
     def load_weights(self, filepath: Any) -> None:
         """Read weights written by ``save_weights`` or ``save``; the file is checked
         completely before any weight changes."""
-        from .saving import load_weights
-
-        load_weights(self, filepath)
+        _format.load_weights(self, filepath)
 
     def __repr__(self) -> str:
         return f"<Sequential {self.name}: {len(self.layers)} layers>"

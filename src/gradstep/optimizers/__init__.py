@@ -6,10 +6,11 @@ classes registered with ``register`` or passed in ``custom_objects`` are ever bu
 
 from __future__ import annotations
 
+from ..kernels import elementwise
+from ..kernels.clip import clip_element, clip_norm, global_norm, norm_scale
 from ._base import Optimizer
-from ._clip import clip_element, clip_norm, global_norm, norm_scale
 from ._hyper import Hyperparameter
-from ._registry import register, registered_names
+from ._registry import builtin_classes, lookup, register, registered_names
 from ._serialization import deserialize, get, serialize
 from .adadelta import Adadelta
 from .adagrad import Adagrad
@@ -52,6 +53,9 @@ __all__ = [
     "deserialize",
     "register",
     "registered_names",
+    "builtin_classes",
+    "lookup",
+    "elementwise",
     "clip_element",
     "clip_norm",
     "global_norm",

@@ -1,15 +1,14 @@
-"""The optimizer base class: everything the seven algorithms share.
+"""The optimizer contract: everything the seven algorithms share.
 
 An algorithm supplies its hyperparameters, the names of its per-parameter slots, the
 host-side scalar ``coefficients`` of a step and one per-element ``rule``; this class owns the
-iteration counter, learning-rate decay, clipping, validation, applying a step through an
-engine, configs and weights.
+iteration counter, learning-rate decay, clipping, applying a step through an engine,
+configs and weights. The checks of each step's inputs live in ``_checks``, the layout of
+the weights in ``_weights``.
 """
 
 from __future__ import annotations
 
-import math
-import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
@@ -17,56 +16,14 @@ import numpy as np
 
 from .. import backend
 from ..kernels import Engine, select_engine
-from ..kernels._multi_tensor import same_items
+from ..kernels.clip import Clipping
+from ._checks import Binding
 from ._hyper import Hyperparameter, check_clip, check_number
+from ._weights import WeightLayout
 
 __all__ = ["Optimizer", "default", "keras_decayed_lr"]
 
-_NONE_GRADIENT = (
-    "An operation has `None` for gradient. Please make sure that all of your ops have a "
-    "gradient defined (i.e. are differentiable). Common ops without gradient: K.argmax, "
-    "K.round, K.eval."
-)
 _OPTIONAL_KEYWORDS = ("learning_rate", "clipnorm", "clipvalue", "engine")
-_dtype = operator.attrgetter("dtype")
-_shape = operator.attrgetter("shape")
-_writeable = operator.attrgetter("flags.writeable")
-
-
-def _same_arrays(
-    pairs: list[Any], grads: list[np.ndarray], params: list[np.ndarray]
-) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
-    """``(grads, params)`` when ``pairs`` holds exactly the arrays of the last step, in
-    order (the usual training loop, already checked then), else None."""
-    if len(pairs) != len(params) or set(map(len, pairs)) != {2}:
-        return None
-    new_grads, new_params = zip(*pairs)
-    if same_items(new_params, params) and same_items(new_grads, grads):
-        return grads, params
-    return None
-
-
-def _usual_pairs(
-    pairs: list[Any],
-) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
-    """The gradients and parameters of the usual pairs, checked in bulk (the per-pair
-    cost matters at 1,000 tensors): 2-tuples of ndarrays, float parameters that can be
-    written, gradients of the same dtype and shape. None when anything else is there;
-    the pair-by-pair check then finds it and says which pair."""
-    if set(map(type, pairs)) != {tuple} or set(map(len, pairs)) != {2}:
-        return None
-    grads, params = map(list, zip(*pairs))
-    if set(map(type, grads)) != {np.ndarray} or set(map(type, params)) != {np.ndarray}:
-        return None
-    dtypes = list(map(_dtype, params))
-    if (
-        dtypes != list(map(_dtype, grads))
-        or any(d.kind != "f" for d in set(dtypes))
-        or list(map(_shape, params)) != list(map(_shape, grads))
-        or not all(map(_writeable, params))
-    ):
-        return None
-    return grads, params
 
 
 class default(float):  # noqa: N801 - reads as a marker in signatures: lr=default(0.01)
@@ -80,7 +37,7 @@ def keras_decayed_lr(
     """Keras 2.2's time-based decay: lr * (1 / (1 + decay * iterations)), ``iterations``
     counted before the step, applied only when the constructor's decay was > 0."""
     if initial_decay > 0:
-        return lr * (1.0 / (1.0 + decay * float(iterations)))
+        return lr * (1.0 / (1.0 + decay * iterations))
     return lr
 
 
@@ -99,13 +56,19 @@ class Optimizer:
 
     - ``config_keys``: the hyperparameter names ``get_config`` returns, in order;
     - ``slot_names()``: the names of the arrays kept per parameter (zeros at the start);
-    - ``coefficients(t, lr, scalars)``: a NamedTuple of Python floats for step ``t``
-      (1 on the first step), given the decayed learning rate ``lr``;
+    - ``coefficients(t, lr, scalars)``: a NamedTuple of the scalars of step ``t`` (1 on
+      the first step), given the decayed learning rate ``lr`` and the host scalars;
     - ``rule``: a function ``rule(p, g, *slots, c) -> (p_new, *slots_new)`` using only
       operators, ``abs`` and ``sqrt``/``maximum``/``minimum`` imported from
-      ``gradstep.optimizers.elementwise``, so every engine can run it;
+      ``gradstep.kernels.elementwise``, so every engine can run it;
     - optionally ``scalar_state`` and ``next_scalars`` for host-side scalars kept across
       steps (Nadam's ``m_schedule``).
+
+    ``coefficients`` and ``next_scalars`` are written in the same language as the rule
+    (operators, ``**`` and the element-wise functions; no ``math`` module, no
+    ``float()`` of the counter) and read only ``self``'s hyperparameters, so that a
+    tracing front end (JAX under ``jit``) runs the very same functions with traced
+    values. Here they get Python numbers and give Python floats.
 
     ``apply_gradients(zip(grads, params))`` makes one step over all parameters together and
     updates the NumPy arrays in place. Hyperparameters are validated when set, also between
@@ -120,8 +83,6 @@ class Optimizer:
     scalar_state: ClassVar[Mapping[str, float]] = {}
     keras224_omits: ClassVar[tuple[str, ...]] = ()
     has_decay: ClassVar[bool] = True
-    # The gradient arrays of the last step: the same arrays again need no new checks.
-    _last_grads: list[np.ndarray] | None = None
 
     lr = Hyperparameter()
     decay = Hyperparameter()
@@ -154,7 +115,7 @@ class Optimizer:
         self._engine: Engine = select_engine(kwargs.get("engine"))
         self.iterations = 0
         self._scalars: dict[str, float] = dict(self.scalar_state)
-        self._params: list[np.ndarray] | None = None
+        self._binding = Binding()
         self._slots: list[tuple[np.ndarray, ...]] = []
 
     # ---- what an algorithm defines -------------------------------------------------
@@ -164,15 +125,13 @@ class Optimizer:
         """Names of the per-parameter arrays, in the order the rule takes them."""
         raise NotImplementedError(f"{type(self).__name__} does not define slot_names()")
 
-    def coefficients(
-        self, t: int, lr: float, scalars: Mapping[str, float]
-    ) -> NamedTuple:
-        """The Python-float coefficients of step ``t`` handed to the rule."""
+    def coefficients(self, t: Any, lr: Any, scalars: Mapping[str, Any]) -> NamedTuple:
+        """The coefficients of step ``t`` handed to the rule."""
         raise NotImplementedError(
             f"{type(self).__name__} does not define coefficients()"
         )
 
-    def next_scalars(self, t: int, scalars: Mapping[str, float]) -> dict[str, float]:
+    def next_scalars(self, t: Any, scalars: Mapping[str, Any]) -> dict[str, Any]:
         """The host-side scalars after step ``t`` (default: unchanged)."""
         return dict(scalars)
 
@@ -195,6 +154,16 @@ class Optimizer:
         """The name of the engine that runs this optimizer's steps."""
         return self._engine.name
 
+    @property
+    def clipping(self) -> Clipping:
+        """``clipnorm`` and ``clipvalue`` as the engines use them."""
+        return Clipping.of(self.clipnorm, self.clipvalue)
+
+    @property
+    def built(self) -> bool:
+        """Whether the optimizer is bound to its parameters (after ``build`` or a step)."""
+        return self._binding.params is not None
+
     def decayed_lr(self) -> float:
         """The learning rate of the next step: lr * (1 / (1 + decay * iterations)), with the
         counter before the step, when the optimizer was built with decay > 0 (Keras 2.2)."""
@@ -202,21 +171,26 @@ class Optimizer:
             self.lr, self.decay, self.iterations, self.initial_decay
         )
 
+    def step_coefficients(
+        self, t: int, scalars: Mapping[str, float]
+    ) -> tuple[NamedTuple, dict[str, float]]:
+        """The rule's coefficients of step ``t`` (with ``iterations`` = t - 1 for decay)
+        and the host scalars after it, as Python floats."""
+        lr = keras_decayed_lr(self.lr, self.decay, t - 1, self.initial_decay)
+        coefficients = self.coefficients(t, lr, scalars)
+        after = self.next_scalars(t, scalars)
+        return (
+            type(coefficients)(*map(float, coefficients)),
+            {k: float(v) for k, v in after.items()},
+        )
+
     def build(self, params: Sequence[np.ndarray]) -> None:
         """Create the zero slots for ``params`` now (``apply_gradients`` does it on its
         first call); needed before ``set_weights`` on a fresh optimizer."""
-        params = [self._check_param(i, p) for i, p in enumerate(params)]
-        if not params:
-            raise ValueError("build() got no parameters")
-        self._check_distinct(params)
-        if self._params is not None:
-            self._check_same_params(params)
-            return
-        self._bind(params)
-
-    def _bind(self, params: list[np.ndarray]) -> None:
-        self._slots = self._engine.allocate_slots(params, len(self.slot_names()))
-        self._params = params
+        checked = self._binding.build(params)
+        if checked is not None:
+            self._slots = self._engine.allocate_slots(checked, len(self.slot_names()))
+            self._binding.bind(checked)
 
     def apply_gradients(
         self, grads_and_params: Iterable[tuple[Any, np.ndarray]]
@@ -227,127 +201,18 @@ class Optimizer:
         shape mismatch, a parameter that is not a writeable floating-point NumPy array, or
         parameters that differ from those of the first call.
         """
-        grads, params = self._check_pairs(grads_and_params)
-        if self._params is None:
-            slots = self._engine.allocate_slots(params, len(self.slot_names()))
-        else:
-            self._check_same_params(params)
+        grads, params = self._binding.pairs(grads_and_params)
+        if self.built:
             slots = self._slots
+        else:
+            slots = self._engine.allocate_slots(params, len(self.slot_names()))
         t = self.iterations + 1
-        coefficients = self.coefficients(t, self.decayed_lr(), self._scalars)
-        scalars = self.next_scalars(t, self._scalars)
-        clipvalue = math.inf if not self.clipvalue else float(self.clipvalue)
-        clipnorm = float(self.clipnorm) if self.clipnorm else 0.0
-        self._engine.step(
-            self.rule, coefficients, params, grads, slots, clipnorm, clipvalue
-        )
-        self._params, self._slots, self._last_grads = params, slots, grads
+        coefficients, scalars = self.step_coefficients(t, self._scalars)
+        self._engine.step(self.rule, coefficients, params, grads, slots, self.clipping)
+        self._binding.stepped(params, grads)
+        self._slots = slots
         self.iterations = t
         self._scalars = scalars
-
-    # ---- checks --------------------------------------------------------------------
-    def _check_pairs(
-        self, grads_and_params: Iterable[tuple[Any, np.ndarray]]
-    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        try:
-            pairs = list(grads_and_params)
-        except TypeError:
-            raise TypeError(
-                "apply_gradients expects an iterable of (gradient, parameter) pairs, "
-                f"got {type(grads_and_params).__name__}"
-            ) from None
-        if not pairs:
-            raise ValueError("apply_gradients got no (gradient, parameter) pairs")
-        if self._params is not None and self._last_grads is not None:
-            same = _same_arrays(pairs, self._last_grads, self._params)
-            if same is not None:
-                return same
-        checked = _usual_pairs(pairs)
-        if checked is None:
-            checked = self._check_each_pair(pairs)
-        if self._params is None:
-            self._check_distinct(checked[1])
-        return checked
-
-    def _check_each_pair(
-        self, pairs: list[Any]
-    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        grads, params = [], []
-        for i, pair in enumerate(pairs):
-            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                raise TypeError(
-                    f"apply_gradients expects (gradient, parameter) pairs; item {i} is "
-                    f"{type(pair).__name__}"
-                )
-            grad, param = pair
-            param = self._check_param(i, param)
-            grads.append(self._check_grad(i, grad, param))
-            params.append(param)
-        return grads, params
-
-    @staticmethod
-    def _check_param(i: int, param: Any) -> np.ndarray:
-        if not isinstance(param, np.ndarray):
-            raise TypeError(
-                f"parameter {i} must be a NumPy array, got {type(param).__name__}"
-            )
-        if param.dtype.kind != "f":
-            raise TypeError(
-                f"parameter {i} has dtype {param.dtype}; parameters must be floating "
-                "point (float16, float32 or float64)"
-            )
-        if not param.flags.writeable:
-            raise ValueError(
-                f"parameter {i} is read-only; the step updates it in place"
-            )
-        return param
-
-    @staticmethod
-    def _check_grad(i: int, grad: Any, param: np.ndarray) -> np.ndarray:
-        if grad is None:
-            raise ValueError(f"gradient {i}: {_NONE_GRADIENT}")
-        if not isinstance(grad, np.ndarray):
-            grad = np.asarray(grad)
-        if grad.dtype.kind not in "fiu":
-            raise TypeError(
-                f"gradient {i} has dtype {grad.dtype}; expected numbers like its parameter"
-            )
-        if grad.shape != param.shape:
-            raise ValueError(
-                f"gradient {i} has shape {grad.shape} but its parameter has shape "
-                f"{param.shape}; they must match"
-            )
-        return grad if grad.dtype == param.dtype else grad.astype(param.dtype)
-
-    @staticmethod
-    def _check_distinct(params: list[np.ndarray]) -> None:
-        seen: dict[int, int] = {}
-        for i, p in enumerate(params):
-            if id(p) in seen:
-                raise ValueError(
-                    f"parameter {i} is the same array as parameter {seen[id(p)]}; each "
-                    "parameter may appear once per step"
-                )
-            seen[id(p)] = i
-
-    def _check_same_params(self, params: list[np.ndarray]) -> None:
-        assert self._params is not None
-        if params is self._params or same_items(params, self._params):
-            return
-        if len(params) != len(self._params):
-            self._check_distinct(params)
-            raise ValueError(
-                f"this optimizer was built for {len(self._params)} parameters and got "
-                f"{len(params)}; use one optimizer per set of parameters"
-            )
-        for i, (new, old) in enumerate(zip(params, self._params)):
-            if new is not old:
-                self._check_distinct(params)
-                raise ValueError(
-                    f"parameter {i} is not the array this optimizer was built for "
-                    f"(shape {old.shape}, dtype {old.dtype}); pass the same arrays, in the "
-                    "same order, at every step"
-                )
 
     # ---- configs -------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -367,96 +232,41 @@ class Optimizer:
         return cls(**config)
 
     # ---- weights -------------------------------------------------------------------
+    def weight_layout(self) -> WeightLayout:
+        """The names and shapes of ``get_weights()``'s arrays (see ``_weights``)."""
+        params = self._binding.params
+        return WeightLayout(
+            scalar_state=self.scalar_state,
+            slot_names=self.slot_names(),
+            legacy_slot_names=self.legacy_slot_names(),
+            keras224_omits=self.keras224_omits,
+            shapes=None if params is None else tuple(p.shape for p in params),
+        )
+
     def get_weights(self) -> list[np.ndarray]:
         """The complete state as arrays, in Keras 2.3's layout: ``iterations`` (0-d int64),
         the host scalars (Nadam's ``m_schedule``), then each slot for every parameter.
         Empty before the first step or ``build``, as in Keras."""
-        if self._params is None:
+        params = self._binding.params
+        if params is None:
             return []
-        weights = [np.array(self.iterations, dtype=np.int64)]
-        weights += [
-            np.array(self._scalars[k], dtype=np.float64) for k in self.scalar_state
-        ]
-        for k in range(len(self.slot_names())):
-            weights += [slots[k].copy() for slots in self._slots]
-        for _ in self.legacy_slot_names():
-            weights += [np.zeros((1,), dtype=p.dtype) for p in self._params]
-        return weights
+        return self.weight_layout().pack(
+            self.iterations, self._scalars, self._slots, [p.dtype for p in params]
+        )
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Restore ``get_weights()``'s output, or Keras 2.2.4's shorter lists (without
         ``iterations`` for RMSprop/Adagrad/Adadelta, without ``m_schedule`` for Nadam).
         Every length, shape and value is checked before anything is assigned."""
-        names, shapes = self._weight_layout()
-        weights = list(weights)
-        if len(weights) != len(names):
-            short = [n for n in names if n.split("[")[0] not in self.keras224_omits]
-            if self.keras224_omits and len(weights) == len(short):
-                weights = self._fill_omitted(names, weights)
-            else:
-                raise ValueError(
-                    f"Length of the specified weight list ({len(weights)}) does not match "
-                    f"the number of weights of the optimizer ({len(names)})"
-                    + ("" if self._params else "; it has none before build() or a step")
-                )
-        arrays = []
-        for name, shape, value in zip(names, shapes, weights):
-            if not hasattr(value, "shape"):
-                raise ValueError(
-                    f"optimizer weight {name} must be an array, got {type(value).__name__}"
-                )
-            value = np.asarray(value)
-            if value.shape != shape:
-                raise ValueError(
-                    f"Optimizer weight shape {shape} not compatible with provided weight "
-                    f"shape {value.shape} (weight {name})"
-                )
-            if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_):
-                raise ValueError(
-                    f"optimizer weight {name} has non-numeric dtype {value.dtype}"
-                )
-            arrays.append(value)
-        iterations = arrays[0]
-        if not (
-            np.isfinite(iterations)
-            and iterations >= 0
-            and iterations == np.floor(iterations)
-        ):
-            raise ValueError(f"iterations must be an integer >= 0, got {iterations!r}")
-        scalar_count = len(self.scalar_state)
-        for name, value in zip(
-            names[1 : 1 + scalar_count], arrays[1 : 1 + scalar_count]
-        ):
-            if not np.isfinite(value):
-                raise ValueError(f"{name} must be finite, got {value!r}")
-        self.iterations = int(iterations)
-        self._scalars = {
-            k: float(v) for k, v in zip(self.scalar_state, arrays[1 : 1 + scalar_count])
-        }
-        slot_values = arrays[1 + scalar_count :]
+        state = self.weight_layout().unpack(weights)
+        if state is None:
+            return
+        self.iterations = state.iterations
+        self._scalars = state.scalars
         n = len(self._slots)
         for k in range(len(self.slot_names())):
             for i, slots in enumerate(self._slots):
-                np.copyto(slots[k], slot_values[k * n + i], casting="unsafe")
-
-    def _weight_layout(self) -> tuple[list[str], list[tuple[int, ...]]]:
-        if self._params is None:
-            return [], []
-        names = ["iterations"] + list(self.scalar_state)
-        shapes: list[tuple[int, ...]] = [()] * len(names)
-        for slot in self.slot_names():
-            names += [f"{slot}[{i}]" for i in range(len(self._params))]
-            shapes += [p.shape for p in self._params]
-        for slot in self.legacy_slot_names():
-            names += [f"{slot}[{i}]" for i in range(len(self._params))]
-            shapes += [(1,)] * len(self._params)
-        return names, shapes
-
-    def _fill_omitted(self, names: list[str], weights: list[Any]) -> list[Any]:
-        start = {"iterations": np.array(0, dtype=np.int64)}
-        start.update({k: np.array(v) for k, v in self.scalar_state.items()})
-        given = iter(weights)
-        return [start[n] if n in self.keras224_omits else next(given) for n in names]
+                np.copyto(slots[k], state.slots[k * n + i], casting="unsafe")
 
     # ---- misc ----------------------------------------------------------------------
     @classmethod

@@ -1,32 +1,39 @@
-"""Registry of optimizer classes by lower-case name; the only way names become classes."""
+"""The optimizer registry: lower-case name -> class, the only way names become classes.
+
+It is the single source of truth of which optimizers exist: ``get``/``deserialize``,
+every front end (``gradstep.torch``) and the registry tests read it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["register", "lookup", "registered_names", "registered_classes"]
+from .._registry import Registry
+
+__all__ = [
+    "OPTIMIZERS",
+    "builtin_classes",
+    "lookup",
+    "register",
+    "registered_classes",
+    "registered_names",
+]
 
 _T = TypeVar("_T", bound=type)
-_REGISTRY: dict[str, type] = {}
+OPTIMIZERS = Registry("optimizer")
 
 
 def register(name: str | None = None) -> Callable[[_T], _T]:
-    """Class decorator: make an optimizer class known to ``get``/``deserialize`` by name.
+    """Class decorator: make an optimizer class known to ``get``/``deserialize`` and to
+    every front end by name.
 
     The name is case-insensitive and defaults to the class name. Registering a second,
     different class under a taken name raises ``ValueError``.
     """
 
     def decorate(cls: _T) -> _T:
-        key = (name or cls.__name__).lower()
-        existing = _REGISTRY.get(key)
-        if existing is not None and existing is not cls:
-            raise ValueError(
-                f"An optimizer is already registered as {key!r}: {existing.__qualname__}"
-            )
-        _REGISTRY[key] = cls
-        return cls
+        return OPTIMIZERS.register((name or cls.__name__).lower())(cls)
 
     return decorate
 
@@ -34,20 +41,23 @@ def register(name: str | None = None) -> Callable[[_T], _T]:
 def lookup(name: str) -> type | None:
     """The class registered under ``name``, or whose class name is ``name`` (any case, so
     ``serialize``'s class names resolve too), or None."""
-    key = name.lower()
-    if key in _REGISTRY:
-        return _REGISTRY[key]
-    for cls in _REGISTRY.values():
-        if cls.__name__.lower() == key:
-            return cls
-    return None
+    return OPTIMIZERS.find(name)
 
 
 def registered_names() -> list[str]:
     """Every registered name, sorted."""
-    return sorted(_REGISTRY)
+    return OPTIMIZERS.names()
 
 
 def registered_classes() -> dict[str, type]:
     """A copy of the registry: name -> class."""
-    return dict(_REGISTRY)
+    return OPTIMIZERS.items()
+
+
+def builtin_classes() -> dict[str, type]:
+    """The registered classes defined in gradstep itself (not by a user's script)."""
+    return {
+        name: cls
+        for name, cls in OPTIMIZERS.items().items()
+        if cls.__module__.startswith("gradstep.")
+    }

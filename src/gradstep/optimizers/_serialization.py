@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._base import Optimizer
-from ._registry import lookup, registered_names
+from ._registry import OPTIMIZERS
 
 __all__ = ["get", "serialize", "deserialize"]
 
@@ -56,12 +56,9 @@ def get(identifier: Any) -> Optimizer:
 
 
 def _resolve(name: str, custom_objects: Mapping[str, type]) -> type:
-    cls = custom_objects.get(name)
+    cls = OPTIMIZERS.find(name, custom_objects)
     if cls is None:
-        lowered = {key.lower(): value for key, value in custom_objects.items()}
-        cls = lowered.get(name.lower()) or lookup(name)
-    if cls is None:
-        known = sorted(set(registered_names()) | set(custom_objects))
+        known = sorted(set(OPTIMIZERS.names()) | set(custom_objects))
         raise ValueError(
             f"Unknown optimizer: {name}. Known optimizers: {', '.join(known)}"
         )

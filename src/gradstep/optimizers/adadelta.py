@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from ..kernels.elementwise import sqrt
 from ._base import Optimizer, default
 from ._hyper import Hyperparameter
 from ._registry import register
-from .elementwise import sqrt
 
 __all__ = ["Adadelta"]
 

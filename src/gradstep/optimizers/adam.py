@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from ..kernels.elementwise import maximum, sqrt
 from ._base import Optimizer, default
 from ._hyper import Hyperparameter, check_flag
 from ._registry import register
-from .elementwise import maximum, sqrt
 
 __all__ = ["Adam"]
 
@@ -109,7 +108,7 @@ class Adam(Optimizer):
     def coefficients(
         self, t: int, lr: float, scalars: Mapping[str, float]
     ) -> AdamCoefficients:
-        lr_t = lr * (math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t))
+        lr_t = lr * (sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t))
         return AdamCoefficients(
             lr_t,
             self.beta_1,

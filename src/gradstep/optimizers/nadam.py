@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from ..kernels.elementwise import sqrt
 from ._base import Optimizer, default
 from ._hyper import Hyperparameter
 from ._registry import register
-from .elementwise import sqrt
 
 __all__ = ["Nadam"]
 
@@ -25,6 +25,11 @@ class NadamCoefficients(NamedTuple):
     one_minus_schedule_t: float
     one_minus_schedule_next: float
     epsilon: float
+
+
+def nadam_momentum(beta_1, schedule_decay, t):
+    """mu_t, the momentum of step t under Dozat's schedule."""
+    return beta_1 * (1.0 - 0.5 * 0.96 ** (t * schedule_decay))
 
 
 def nadam_rule(p, g, m, v, c):
@@ -113,12 +118,13 @@ class Nadam(Optimizer):
 
     def momentum(self, t: int) -> float:
         """mu_t, the momentum of step t under the schedule."""
-        return self.beta_1 * (1.0 - 0.5 * 0.96 ** (t * self.schedule_decay))
+        return nadam_momentum(self.beta_1, self.schedule_decay, t)
 
     def coefficients(
         self, t: int, lr: float, scalars: Mapping[str, float]
     ) -> NadamCoefficients:
-        mu_t, mu_next = self.momentum(t), self.momentum(t + 1)
+        mu_t = nadam_momentum(self.beta_1, self.schedule_decay, t)
+        mu_next = nadam_momentum(self.beta_1, self.schedule_decay, t + 1)
         schedule_t = scalars["m_schedule"] * mu_t
         schedule_next = scalars["m_schedule"] * mu_t * mu_next
         return NadamCoefficients(
@@ -136,4 +142,5 @@ class Nadam(Optimizer):
         )
 
     def next_scalars(self, t: int, scalars: Mapping[str, float]) -> dict[str, float]:
-        return {"m_schedule": scalars["m_schedule"] * self.momentum(t)}
+        mu_t = nadam_momentum(self.beta_1, self.schedule_decay, t)
+        return {"m_schedule": scalars["m_schedule"] * mu_t}

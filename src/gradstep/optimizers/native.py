@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._base import Optimizer
-from ._clip import clip_element, global_norm, norm_scale
+from ..kernels.clip import Clipping, squared_norms
+from ._checks import Binding
 from ._hyper import check_clip, check_number
 
 if TYPE_CHECKING:
@@ -61,16 +61,6 @@ class TorchOptimizer:
         array([ 0.95, -0.8 ])
     """
 
-    # The pair checks of gradstep's optimizers, reused as they are.
-    _check_pairs = Optimizer._check_pairs
-    _check_each_pair = Optimizer._check_each_pair
-    _last_grads = None  # never set: every step's pairs are checked in full
-    _check_param = staticmethod(Optimizer._check_param)
-    _check_grad = staticmethod(Optimizer._check_grad)
-    _check_distinct = staticmethod(Optimizer._check_distinct)
-    _check_same_params = Optimizer._check_same_params
-    build = Optimizer.build
-
     def __init__(
         self,
         optimizer: Any,
@@ -104,7 +94,8 @@ class TorchOptimizer:
         self.clipvalue = check_clip("clipvalue", clipvalue)
         self.iterations = 0
         self._torch: torch.optim.Optimizer | None = None
-        self._params: list[np.ndarray] | None = None
+        # every step's pairs are checked in full (the gradients are not remembered)
+        self._binding = Binding(remember_grads=False)
         self._tensors: list[torch.Tensor] = []
 
     # ---- the torch optimizer -------------------------------------------------------
@@ -144,7 +135,8 @@ class TorchOptimizer:
         if instance is not None:
             own = [t for g in instance.param_groups for t in g["params"]]
             if _same_memory(own, tensors):
-                self._torch, self._tensors, self._params = instance, own, params
+                self._torch, self._tensors = instance, own
+                self._binding.bind(params)
                 return
             if instance.state or len(instance.param_groups) != 1:
                 raise ValueError(
@@ -161,7 +153,15 @@ class TorchOptimizer:
         else:
             optimizer = self._class(tensors, **_accepted(self._class, hyper))
         optimizer.param_groups[0].update(hyper)
-        self._torch, self._tensors, self._params = optimizer, tensors, params
+        self._torch, self._tensors = optimizer, tensors
+        self._binding.bind(params)
+
+    def build(self, params: Sequence[np.ndarray]) -> None:
+        """Build the torch optimizer on views of ``params`` now (``apply_gradients``
+        does it on its first call)."""
+        checked = self._binding.build(params)
+        if checked is not None:
+            self._bind(checked)
 
     # ---- the step ------------------------------------------------------------------
     def apply_gradients(
@@ -171,15 +171,11 @@ class TorchOptimizer:
         change in place. Malformed pairs raise before anything changes."""
         import torch
 
-        grads, params = self._check_pairs(grads_and_params)
-        if self._params is None:
+        grads, params = self._binding.pairs(grads_and_params)
+        if self._binding.params is None:
             self._bind(params)
-        else:
-            self._check_same_params(params)
-        scale = norm_scale(global_norm(grads), self.clipnorm) if self.clipnorm else 1.0
-        if scale != 1.0 or self.clipvalue:
-            clipvalue = float(self.clipvalue) if self.clipvalue else float("inf")
-            grads = [clip_element(g, scale, clipvalue) for g in grads]
+        clipping = Clipping.of(self.clipnorm, self.clipvalue)
+        grads = clipping.apply(grads, clipping.scale(lambda: squared_norms(grads)))
         for tensor, g in zip(self._tensors, grads):
             if not g.flags.writeable or any(stride < 0 for stride in g.strides):
                 g = g.copy()

@@ -38,25 +38,26 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         "gradstep.torch needs PyTorch; install it with `pip install gradstep[torch]`"
     ) from error
 
-from .. import optimizers as _keras
+from ..optimizers import _registry
 from ._optimizer import KerasTorchOptimizer, torch_optimizer
 
+# One class per registered optimizer (``gradstep.torch.Adam``...), built from the
+# registry, the single source of truth, on first access; ``torch_optimizer`` keeps one
+# class per optimizer, so every access gives the same class.
 __all__ = [
     "KerasTorchOptimizer",
     "torch_optimizer",
-    "SGD",
-    "RMSprop",
-    "Adagrad",
-    "Adadelta",
-    "Adam",
-    "Adamax",
-    "Nadam",
+    *sorted(cls.__name__ for cls in _registry.builtin_classes().values()),
 ]
 
-SGD = torch_optimizer(_keras.SGD)
-RMSprop = torch_optimizer(_keras.RMSprop)
-Adagrad = torch_optimizer(_keras.Adagrad)
-Adadelta = torch_optimizer(_keras.Adadelta)
-Adam = torch_optimizer(_keras.Adam)
-Adamax = torch_optimizer(_keras.Adamax)
-Nadam = torch_optimizer(_keras.Nadam)
+
+def __getattr__(name: str) -> type[KerasTorchOptimizer]:
+    for cls in _registry.registered_classes().values():
+        if cls.__name__ == name:
+            return torch_optimizer(cls)
+    raise AttributeError(f"module 'gradstep.torch' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    names = {cls.__name__ for cls in _registry.registered_classes().values()}
+    return sorted(set(globals()) | names)

@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
-from ..optimizers._clip import clip_element
-from ..optimizers.elementwise import rebind
+from ..kernels.clip import clip_element
+from ..kernels.elementwise import rebind
 
 __all__ = ["torch_rule", "torch_clip_element", "maximum", "minimum"]
 

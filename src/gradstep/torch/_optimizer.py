@@ -28,11 +28,12 @@ import torch
 
 from .._threading import share_openmp_with_torch
 from ..kernels import select_engine
+from ..kernels.clip import Clipping
 from ..optimizers import Optimizer as KerasOptimizer
 from ..optimizers._hyper import check_flag
 from . import _state
 from ._distributed import check_group
-from ._step import run_step
+from ._step import Stepper
 
 __all__ = ["KerasTorchOptimizer", "torch_optimizer"]
 
@@ -96,18 +97,30 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         )
         self.clipnorm = keras.clipnorm
         self.clipvalue = keras.clipvalue
-        self._clipnorm_group = check_group(clipnorm_group)
         self._clipnorm_group_arg = clipnorm_group
-        self._torch_ops = engine == "torch"
-        self._engine = select_engine(None if engine == "torch" else engine)
         share_openmp_with_torch()  # kernels between torch ops: on torch's own workers
-        self._views: dict[int, Any] = {}
-        self._flatten_params = check_flag("flatten_params", flatten_params)
-        self._grad_buffers: dict[Any, Any] = {}
-        self._bucket_views: dict[Any, Any] = {}
-        self._steady: tuple[list[Any], Any] | None = None
+        self._stepper = self._new_stepper(
+            engine, check_flag("flatten_params", flatten_params)
+        )
         defaults = {key: getattr(keras, key) for key in self.keras_class.config_keys}
         super().__init__(params, defaults)
+
+    def _new_stepper(self, engine: str | None, flatten_params: bool) -> Stepper:
+        torch_ops = engine == "torch"
+        return Stepper(
+            engine=select_engine(None if torch_ops else engine),
+            torch_ops=torch_ops,
+            flatten_params=flatten_params,
+            clipnorm_group=check_group(self._clipnorm_group_arg),
+            owner=type(self).__name__,
+        )
+
+    @property
+    def engine(self) -> str:
+        """What updates the CPU float32/float64 tensors: "fused", "reference", or
+        "torch" (torch operations, as for every other tensor)."""
+        stepper = self._stepper
+        return "torch" if stepper.torch_ops else stepper.engine.name
 
     # ---- hyperparameters -----------------------------------------------------------
     def keras_for(self, group: Mapping[str, Any], index: int) -> KerasOptimizer:
@@ -154,8 +167,8 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         else:
             self.keras_for(hyper, index)
         super().add_param_group(param_group)
-        if self._flatten_params:
-            _state.flatten_parameters(param_group["params"], self._torch_ops)
+        if self._stepper.flatten_params:
+            _state.flatten_parameters(param_group["params"], self._stepper.torch_ops)
         param_group.setdefault("iterations", 0)
         for key, value in self.keras_class.scalar_state.items():
             param_group.setdefault(key, value)
@@ -195,7 +208,8 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        run_step(self)
+        clipping = Clipping.of(self.clipnorm, self.clipvalue)
+        self._stepper.step(self.param_groups, self.state, self.keras_for, clipping)
         return loss
 
     # ---- state ---------------------------------------------------------------------
@@ -205,21 +219,18 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
             clipnorm=self.clipnorm,
             clipvalue=self.clipvalue,
             _clipnorm_group_arg=self._clipnorm_group_arg,
-            _torch_ops=self._torch_ops,
-            _flatten_params=self._flatten_params,
-            _engine_name=self._engine.name,
+            _engine_name=self.engine,
+            _flatten_params=self._stepper.flatten_params,
         )
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state = dict(state)
         engine = state.pop("_engine_name", None)
-        state.pop("_clipnorm_group", None)
+        flatten_params = state.pop("_flatten_params", False)
+        state.pop("_stepper", None)
         super().__setstate__(state)
-        self._clipnorm_group = check_group(self._clipnorm_group_arg)
-        self._engine = select_engine(engine)
-        self._views, self._grad_buffers, self._bucket_views = {}, {}, {}
-        self._steady = None
+        self._stepper = self._new_stepper(engine, flatten_params)
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore ``state_dict()``'s output: checks every group's hyperparameters and
@@ -275,15 +286,28 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
                         device=p.device, dtype=_state.state_dtype(p)
                     )
         for group in self.param_groups:
-            _state.flatten_state(self.state, group["params"], self._torch_ops)
-        self._views = {}
-        self._bucket_views = {}
-        self._steady = None
+            _state.flatten_state(self.state, group["params"], self._stepper.torch_ops)
+        self._stepper.reset()
+
+
+_CLASSES: dict[type[KerasOptimizer], type[KerasTorchOptimizer]] = {}
 
 
 def torch_optimizer(keras_class: type[KerasOptimizer]) -> type[KerasTorchOptimizer]:
     """The torch.optim optimizer of a gradstep optimizer class, with the same name,
-    signature (after ``params``), defaults and equations."""
+    signature (after ``params``), defaults and equations (one class per optimizer
+    class: ``torch_optimizer(gradstep.optimizers.Adam) is gradstep.torch.Adam``)."""
+    if not (isinstance(keras_class, type) and issubclass(keras_class, KerasOptimizer)):
+        raise TypeError(
+            f"torch_optimizer() expects a gradstep optimizer class, got {keras_class!r}"
+        )
+    cls = _CLASSES.get(keras_class)
+    if cls is None:
+        cls = _CLASSES[keras_class] = _build_class(keras_class)
+    return cls
+
+
+def _build_class(keras_class: type[KerasOptimizer]) -> type[KerasTorchOptimizer]:
     name = keras_class.__name__
     doc = (
         f"{name} with the Keras 2.2 equations, as a torch.optim.Optimizer.\n\n"
@@ -294,7 +318,12 @@ def torch_optimizer(keras_class: type[KerasOptimizer]) -> type[KerasTorchOptimiz
     cls = type(
         name,
         (KerasTorchOptimizer,),
-        {"keras_class": keras_class, "__doc__": doc, "__module__": "gradstep.torch"},
+        {
+            "keras_class": keras_class,
+            "__doc__": doc,
+            "__module__": "gradstep.torch",
+            "__qualname__": name,
+        },
     )
     cls.__signature__ = _signature(keras_class)  # type: ignore[attr-defined]
     return cls

@@ -6,20 +6,25 @@ everything else runs the same rule with torch operations, in float32 for float16
 Everything that can be wrong is checked for all groups before any tensor or counter
 changes. Once a step has run this general path with every tensor on the fused engine,
 the next ones take the steady path (``_steady``) for as long as nothing changes.
+
+A ``Stepper`` owns everything a step keeps for the next one (the NumPy views of the
+parameters and slots, the gathered gradient buffers, the steady records); the optimizer
+holds one and calls ``Stepper.step`` with its groups, state and clipping.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
+from ..kernels import Engine
+from ..kernels.clip import Clipping, total
 from ..kernels.flat import contiguous_span
-from ..kernels.fused import clips
-from ..optimizers._clip import norm_scale, total
 from . import _state
 from ._distributed import (
     LOCAL,
@@ -29,12 +34,11 @@ from ._distributed import (
     total_squared_norm,
 )
 from ._ops import torch_clip_element, torch_rule
-from ._steady import same_snapshot, state_snapshot, steady_record
+from ._steady import Steady, same_snapshot, state_snapshot, steady_record
 
-if TYPE_CHECKING:
-    from ._optimizer import KerasTorchOptimizer
+__all__ = ["Stepper"]
 
-__all__ = ["run_step"]
+KerasFor = Callable[[Mapping[str, Any], int], Any]
 
 
 @dataclass
@@ -46,6 +50,28 @@ class _Bucket:
     params: list[np.ndarray] = field(default_factory=list)
     grads: list[np.ndarray] = field(default_factory=list)
     slots: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+
+
+@dataclass
+class _BucketViews:
+    """The NumPy views of a bucket's parameters and slots, kept while the same tensors,
+    with the same storage, come back (``_unchanged``)."""
+
+    tensors: list[torch.Tensor]
+    pointers: list[int]
+    slots: list[tuple[tuple[torch.Tensor, int], ...]]  # (slot tensor, its data_ptr)
+    param_arrays: list[np.ndarray]
+    slot_arrays: list[tuple[np.ndarray, ...]]
+    storage: dict[Any, Any]  # the entries of ``Stepper.views`` they are views of
+
+
+@dataclass
+class _GradBuffer:
+    """A bucket's gradients gathered into one buffer (``flatten_params``)."""
+
+    buffer: torch.Tensor
+    views: list[torch.Tensor]
+    arrays: list[np.ndarray]
 
 
 @dataclass
@@ -62,145 +88,301 @@ class _Plan:
     grads: list[torch.Tensor] = field(default_factory=list)
 
 
-def run_step(opt: KerasTorchOptimizer) -> None:
-    """Apply one step to every parameter of ``opt`` that has a gradient."""
-    if _steady_step(opt):
-        return
-    plans = [_plan(opt, i, group) for i, group in enumerate(opt.param_groups)]
-    for plan in plans:
-        _state.allocate(opt.state, plan.params, plan.names, opt._torch_ops)
+class Stepper:
+    """The step of one gradstep.torch optimizer and the caches it keeps between steps.
 
-    buckets: list[tuple[_Plan, _Bucket]] = []
-    others: list[tuple[_Plan, torch.Tensor, torch.Tensor]] = []
-    order: list[tuple[torch.Tensor, _Bucket | None, int]] = []  # gradients, norm order
-    dtensors = False
-    for index, plan in enumerate(plans):
-        by_dtype: dict[torch.dtype, _Bucket] = {}
-        for p, g in zip(plan.params, plan.grads):
-            dtensors = dtensors or is_dtensor(g)
-            if _state.uses_engine(p, opt._torch_ops):
-                bucket = by_dtype.get(p.dtype)
-                if bucket is None:
-                    bucket = by_dtype[p.dtype] = _Bucket((index, p.dtype))
-                    buckets.append((plan, bucket))
-                bucket.tensors.append((p, g))
-                order.append((g, bucket, len(bucket.tensors) - 1))
-            else:
-                others.append((plan, p, g))
-                order.append((g, None, 0))
-    old_views, views = opt._views, {}
-    for plan, bucket in buckets:
-        _fill(opt, plan, bucket, old_views, views)
-    opt._views = views
+    Args:
+        engine: the NumPy engine of the CPU float32/float64 tensors.
+        torch_ops: run every tensor with torch operations instead.
+        flatten_params: gather each bucket's gradients into one buffer (see
+            ``KerasTorchOptimizer``).
+        clipnorm_group: ``_distributed.LOCAL``, None (the world) or a ProcessGroup.
+        owner: the optimizer's class name, for messages.
+    """
 
-    clipnorm = float(opt.clipnorm) if opt.clipnorm else 0.0
-    clipvalue = float(opt.clipvalue) if opt.clipvalue else math.inf
-    distributed = dtensors or opt._clipnorm_group is not LOCAL
-    single = not distributed and not others and len(buckets) == 1
-    scale = 1.0
-    if clipnorm > 0 and not single:
-        by_bucket = {id(b): opt._engine.squares(b.grads) for _, b in buckets}
-        squares = [
-            _torch_square(g) if b is None else by_bucket[id(b)][i] for g, b, i in order
-        ]
-        if distributed:
-            summed = total_squared_norm(
-                [g for g, _, _ in order], squares, opt._clipnorm_group
-            )
-        else:
-            summed = total(squares)
-        scale = norm_scale(math.sqrt(summed), clipnorm)
+    def __init__(
+        self,
+        engine: Engine,
+        torch_ops: bool,
+        flatten_params: bool,
+        clipnorm_group: Any,
+        owner: str,
+    ) -> None:
+        self.engine = engine
+        self.torch_ops = torch_ops
+        self.flatten_params = flatten_params
+        self.clipnorm_group = clipnorm_group
+        self.owner = owner
+        self.reset()
 
-    for plan, bucket in buckets:
-        grads = bucket.grads if scale == 1.0 else _scaled(bucket.grads, scale)
-        opt._engine.step(
-            plan.rule,
-            plan.coefficients,
-            bucket.params,
-            grads,
-            bucket.slots,
-            clipnorm if single else 0.0,
-            clipvalue,
-        )
-    for plan, p, g in others:
-        _torch_update(opt, plan, p, g, scale, clipvalue)
-    _advance(plans)
-    opt._steady = None
-    if not dtensors and not others and _steady_possible(opt):
-        _record_steady(opt, plans)
+    def reset(self) -> None:
+        """Forget every cached view, buffer and steady record (after the state or the
+        groups were replaced)."""
+        # id(tensor) / storage key -> (tensor, pointer, dtype, NumPy view): see _array
+        self.views: dict[Any, Any] = {}
+        self.grad_buffers: dict[Any, _GradBuffer] = {}
+        self.bucket_views: dict[Any, _BucketViews] = {}
+        # the groups' steady records and the state snapshot they hold for
+        self.steady: tuple[list[Steady], Any] | None = None
 
+    @property
+    def steady_possible(self) -> bool:
+        """Whether steps can take the steady path at all (see ``_steady``)."""
+        return self.engine.name == "fused"
 
-def _advance(plans: list[_Plan]) -> None:
-    for plan in plans:
-        plan.group["iterations"] = plan.t
-        plan.group.update(plan.next_scalars)
-
-
-def _steady_possible(opt: KerasTorchOptimizer) -> bool:
-    """Whether ``opt`` can take steady steps at all (see ``_steady``)."""
-    return opt._engine.name == "fused"
-
-
-def _clips(opt: KerasTorchOptimizer) -> bool:
-    return clips(float(opt.clipnorm or 0.0), float(opt.clipvalue or math.inf))
-
-
-def _record_steady(opt: KerasTorchOptimizer, plans: list[_Plan]) -> None:
-    records = []
-    for plan in plans:
-        record = steady_record(
-            plan.rule,
-            plan.coefficients,
-            plan.names,
-            plan.group["params"],
-            plan.params,
-            opt.state,
-            _clips(opt),
-        )
-        if record is None:
+    def step(
+        self,
+        groups: list[dict[str, Any]],
+        state: Any,
+        keras_for: KerasFor,
+        clipping: Clipping,
+    ) -> None:
+        """Apply one step to every parameter of ``groups`` that has a gradient;
+        ``keras_for(group, index)`` is the NumPy optimizer of a group's hyperparameters,
+        ``state`` the optimizer's per-parameter state."""
+        if self._steady_step(groups, state, keras_for, clipping):
             return
-        records.append(record)
-    opt._steady = (records, state_snapshot(opt.state))
+        plans = [self._plan(keras_for, i, group) for i, group in enumerate(groups)]
+        for plan in plans:
+            _state.allocate(state, plan.params, plan.names, self.torch_ops)
 
+        buckets: list[tuple[_Plan, _Bucket]] = []
+        others: list[tuple[_Plan, torch.Tensor, torch.Tensor]] = []
+        order: list[tuple[torch.Tensor, _Bucket | None, int]] = []  # norm order
+        dtensors = False
+        for index, plan in enumerate(plans):
+            by_dtype: dict[torch.dtype, _Bucket] = {}
+            for p, g in zip(plan.params, plan.grads):
+                dtensors = dtensors or is_dtensor(g)
+                if _state.uses_engine(p, self.torch_ops):
+                    bucket = by_dtype.get(p.dtype)
+                    if bucket is None:
+                        bucket = by_dtype[p.dtype] = _Bucket((index, p.dtype))
+                        buckets.append((plan, bucket))
+                    bucket.tensors.append((p, g))
+                    order.append((g, bucket, len(bucket.tensors) - 1))
+                else:
+                    others.append((plan, p, g))
+                    order.append((g, None, 0))
+        old_views, views = self.views, {}
+        for plan, bucket in buckets:
+            self._fill(state, plan, bucket, old_views, views)
+        self.views = views
 
-def _steady_step(opt: KerasTorchOptimizer) -> bool:
-    """The step through the groups' ``Steady`` records, when they still hold; False
-    (nothing changed) otherwise."""
-    if opt._steady is None or not _steady_possible(opt):
-        return False
-    records, snapshot = opt._steady
-    groups = opt.param_groups
-    clip = _clips(opt)
-    if (
-        len(records) != len(groups)
-        or not same_snapshot(state_snapshot(opt.state), snapshot)
-        or any(r.step is not None and r.step.clip != clip for r in records)
-    ):
-        return False
-    tables = []
-    for group, record in zip(groups, records):
-        params = group["params"]
-        if not record.holds(params):
+        distributed = dtensors or self.clipnorm_group is not LOCAL
+        single = not distributed and not others and len(buckets) == 1
+
+        def squares() -> list[float]:
+            by_bucket = {id(b): self.engine.squares(b.grads) for _, b in buckets}
+            local = [
+                _torch_square(g) if b is None else by_bucket[id(b)][i]
+                for g, b, i in order
+            ]
+            if not distributed:
+                return local
+            grads = [g for g, _, _ in order]
+            return [total_squared_norm(grads, local, self.clipnorm_group)]
+
+        # One engine call over one bucket clips by itself; otherwise the scale of the
+        # global norm is applied to the gradients first.
+        scale = 1.0 if single else clipping.scale(squares)
+        engine_clipping = clipping if single else clipping.without_norm()
+        for plan, bucket in buckets:
+            grads = bucket.grads if scale == 1.0 else _scaled(bucket.grads, scale)
+            self.engine.step(
+                plan.rule,
+                plan.coefficients,
+                bucket.params,
+                grads,
+                bucket.slots,
+                engine_clipping,
+            )
+        for plan, p, g in others:
+            _torch_update(state, plan, p, g, scale, clipping.value)
+        _advance(plans)
+        self.steady = None
+        if not dtensors and not others and self.steady_possible:
+            self._record_steady(state, plans, clipping)
+
+    # ---- the steady path -----------------------------------------------------------
+    def _record_steady(
+        self, state: Any, plans: list[_Plan], clipping: Clipping
+    ) -> None:
+        records = []
+        for plan in plans:
+            record = steady_record(
+                plan.rule,
+                plan.coefficients,
+                plan.names,
+                plan.group["params"],
+                plan.params,
+                state,
+                clipping.clips,
+            )
+            if record is None:
+                return
+            records.append(record)
+        self.steady = (records, state_snapshot(state))
+
+    def _steady_step(
+        self,
+        groups: list[dict[str, Any]],
+        state: Any,
+        keras_for: KerasFor,
+        clipping: Clipping,
+    ) -> bool:
+        """The step through the groups' ``Steady`` records, when they still hold; False
+        (nothing changed) otherwise."""
+        if self.steady is None or not self.steady_possible:
             return False
-        table = record.grad_addresses(params)
-        if table is None:
+        records, snapshot = self.steady
+        if (
+            len(records) != len(groups)
+            or not same_snapshot(state_snapshot(state), snapshot)
+            or any(
+                r.step is not None and r.step.clip != clipping.clips for r in records
+            )
+        ):
             return False
-        tables.append(table)
-    plans = [_schedule(opt, i, group) for i, group in enumerate(groups)]
-    scale = 1.0
-    if opt.clipnorm:
-        squares = []
-        for record, table in zip(records, tables):
+        tables = []
+        for group, record in zip(groups, records):
+            params = group["params"]
+            if not record.holds(params):
+                return False
+            table = record.grad_addresses(params)
+            if table is None:
+                return False
+            tables.append(table)
+        plans = [_schedule(keras_for, i, group) for i, group in enumerate(groups)]
+
+        def squares() -> list[float]:
+            local = []
+            for record, table in zip(records, tables):
+                if record.step is not None:
+                    local.extend(record.step.squares(table))
+            return [sum_over_group(total(local), self.clipnorm_group)]
+
+        scale = clipping.scale(squares)
+        for plan, record, table in zip(plans, records, tables):
             if record.step is not None:
-                squares.extend(record.step.squares(table))
-        summed = sum_over_group(total(squares), opt._clipnorm_group)
-        scale = norm_scale(math.sqrt(summed), float(opt.clipnorm))
-    clipvalue = float(opt.clipvalue) if opt.clipvalue else math.inf
-    for plan, record, table in zip(plans, records, tables):
-        if record.step is not None:
-            record.step(plan.coefficients, table, scale, clipvalue)
-    _advance(plans)
-    return True
+                record.step(plan.coefficients, table, scale, clipping.value)
+        _advance(plans)
+        return True
+
+    # ---- the general path ----------------------------------------------------------
+    def _plan(self, keras_for: KerasFor, index: int, group: dict[str, Any]) -> _Plan:
+        """The group's schedule and its checked parameters that have gradients."""
+        plan = _schedule(keras_for, index, group)
+        plan.params, plan.grads = self._with_grads(index, group)
+        return plan
+
+    def _with_grads(
+        self, index: int, group: dict[str, Any]
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """The group's parameters that have a gradient, and those gradients (checked)."""
+        params, grads, device = [], [], None
+        for i, p in enumerate(group["params"]):
+            if device is None:
+                device = p.device
+            elif p.device != device:
+                raise ValueError(
+                    f"param group {index} has parameters on {device} and on {p.device} "
+                    f"(parameter {i}); put all parameters of a group on one device"
+                )
+            g = p.grad
+            if g is None:
+                continue
+            if g.is_sparse or g.layout != torch.strided:
+                raise RuntimeError(
+                    f"{self.owner} does not support sparse gradients (param group "
+                    f"{index}, parameter {i} has a {g.layout} gradient); use dense "
+                    "gradients, e.g. nn.Embedding(..., sparse=False)"
+                )
+            if g.shape != p.shape or g.device != p.device:
+                raise ValueError(
+                    f"param group {index}, parameter {i}: gradient of shape "
+                    f"{tuple(g.shape)} on {g.device} for a parameter of shape "
+                    f"{tuple(p.shape)} on {p.device}; they must match"
+                )
+            params.append(p)
+            grads.append(g)
+        return params, grads
+
+    def _fill(
+        self,
+        state: Any,
+        plan: _Plan,
+        bucket: _Bucket,
+        old: dict[Any, Any],
+        new: dict[Any, Any],
+    ) -> None:
+        """The NumPy views of a bucket; with ``flatten_params``, gradients gathered into one
+        buffer when the parameters are one buffer and the gradients are not."""
+        params = [p for p, _ in bucket.tensors]
+        cached_views = self.bucket_views.get(bucket.key)
+        if cached_views is not None and _unchanged(
+            cached_views, params, state, plan.names
+        ):
+            bucket.params, bucket.slots = (
+                cached_views.param_arrays,
+                cached_views.slot_arrays,
+            )
+            new.update(cached_views.storage)  # keep the storage views alive
+        else:
+            before = set(new)
+            for p in params:
+                slots = state[p]
+                bucket.params.append(_array(p, old, new))
+                bucket.slots.append(
+                    tuple(_array(slots[n], old, new) for n in plan.names)
+                )
+            self.bucket_views[bucket.key] = _BucketViews(
+                tensors=params,
+                pointers=[p.data_ptr() for p in params],
+                slots=[
+                    tuple(
+                        (slot, slot.data_ptr())
+                        for slot in map(state[p].get, plan.names)
+                    )
+                    for p in params
+                ],
+                param_arrays=bucket.params,
+                slot_arrays=bucket.slots,
+                storage={k: new[k] for k in set(new) - before},
+            )
+        if not self.flatten_params or len(bucket.tensors) < 2:
+            bucket.grads = [local_tensor(g).detach().numpy() for _, g in bucket.tensors]
+            return
+        cached = self.grad_buffers.get(bucket.key)
+        if cached is not None and all(
+            g is v for (_, g), v in zip(bucket.tensors, cached.views)
+        ):
+            bucket.grads = cached.arrays  # backward accumulated into our views
+            return
+        grads = [g.detach() for _, g in bucket.tensors]
+        if contiguous_span(bucket.params) is None:
+            bucket.grads = [g.numpy() for g in grads]
+            return
+        total = sum(g.numel() for g in grads)
+        buffer = None if cached is None else cached.buffer
+        if (
+            buffer is None
+            or buffer.numel() != total
+            or any(_shares(g, buffer) for g in grads)
+        ):
+            buffer = torch.empty(total, dtype=bucket.key[1])
+        torch.cat([g.reshape(-1) for g in grads], out=buffer)
+        views = _state.flat_views(buffer, grads)
+        whole = buffer.numpy()
+        arrays, start = [], 0
+        for (p, _), view in zip(bucket.tensors, views):
+            p.grad = (
+                view  # a backward with set_to_none=False accumulates here, in place
+            )
+            arrays.append(whole[start : start + view.numel()].reshape(view.shape))
+            start += view.numel()
+        self.grad_buffers[bucket.key] = _GradBuffer(buffer, views, arrays)
+        bucket.grads = arrays
 
 
 def _scaled(grads: list[np.ndarray], scale: float) -> list[np.ndarray]:
@@ -217,16 +399,15 @@ def _scaled(grads: list[np.ndarray], scale: float) -> list[np.ndarray]:
     return scaled
 
 
-def _plan(opt: KerasTorchOptimizer, index: int, group: dict[str, Any]) -> _Plan:
-    """The group's schedule and its checked parameters that have gradients."""
-    plan = _schedule(opt, index, group)
-    plan.params, plan.grads = _with_grads(opt, index, group)
-    return plan
+def _advance(plans: list[_Plan]) -> None:
+    for plan in plans:
+        plan.group["iterations"] = plan.t
+        plan.group.update(plan.next_scalars)
 
 
-def _schedule(opt: KerasTorchOptimizer, index: int, group: dict[str, Any]) -> _Plan:
+def _schedule(keras_for: KerasFor, index: int, group: dict[str, Any]) -> _Plan:
     """The group's step number, coefficients and next host scalars (checked)."""
-    keras = opt.keras_for(group, index)
+    keras = keras_for(group, index)
     iterations = group.get("iterations", 0)
     if (
         isinstance(iterations, bool)
@@ -236,134 +417,32 @@ def _schedule(opt: KerasTorchOptimizer, index: int, group: dict[str, Any]) -> _P
         raise ValueError(
             f"param group {index}: 'iterations' must be an int >= 0, got {iterations!r}"
         )
-    keras.iterations = iterations
     t = iterations + 1
     scalars = {k: float(group.get(k, v)) for k, v in keras.scalar_state.items()}
+    coefficients, next_scalars = keras.step_coefficients(t, scalars)
     return _Plan(
         group=group,
         t=t,
         rule=keras.rule,
-        coefficients=keras.coefficients(t, keras.decayed_lr(), scalars),
-        next_scalars=keras.next_scalars(t, scalars),
+        coefficients=coefficients,
+        next_scalars=next_scalars,
         names=keras.slot_names(),
     )
 
 
-def _with_grads(
-    opt: KerasTorchOptimizer, index: int, group: dict[str, Any]
-) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """The group's parameters that have a gradient, and those gradients (checked)."""
-    params, grads, device = [], [], None
-    for i, p in enumerate(group["params"]):
-        if device is None:
-            device = p.device
-        elif p.device != device:
-            raise ValueError(
-                f"param group {index} has parameters on {device} and on {p.device} "
-                f"(parameter {i}); put all parameters of a group on one device"
-            )
-        g = p.grad
-        if g is None:
-            continue
-        if g.is_sparse or g.layout != torch.strided:
-            raise RuntimeError(
-                f"{type(opt).__name__} does not support sparse gradients (param group "
-                f"{index}, parameter {i} has a {g.layout} gradient); use dense "
-                "gradients, e.g. nn.Embedding(..., sparse=False)"
-            )
-        if g.shape != p.shape or g.device != p.device:
-            raise ValueError(
-                f"param group {index}, parameter {i}: gradient of shape "
-                f"{tuple(g.shape)} on {g.device} for a parameter of shape "
-                f"{tuple(p.shape)} on {p.device}; they must match"
-            )
-        params.append(p)
-        grads.append(g)
-    return params, grads
-
-
-def _fill(
-    opt: KerasTorchOptimizer,
-    plan: _Plan,
-    bucket: _Bucket,
-    old: dict[Any, Any],
-    new: dict[Any, Any],
-) -> None:
-    """The NumPy views of a bucket; with ``flatten_params``, gradients gathered into one
-    buffer when the parameters are one buffer and the gradients are not."""
-    params = [p for p, _ in bucket.tensors]
-    cached_views = opt._bucket_views.get(bucket.key)
-    if cached_views is not None and _unchanged(
-        cached_views, params, opt.state, plan.names
-    ):
-        bucket.params, bucket.slots = cached_views[3], cached_views[4]
-        for t, entry in cached_views[5].items():  # keep the storage views alive
-            new[t] = entry
-    else:
-        before = set(new)
-        for p in params:
-            slots = opt.state[p]
-            bucket.params.append(_array(p, old, new))
-            bucket.slots.append(tuple(_array(slots[n], old, new) for n in plan.names))
-        opt._bucket_views[bucket.key] = (
-            params,
-            [p.data_ptr() for p in params],
-            [
-                tuple(
-                    (slot, slot.data_ptr())
-                    for slot in map(opt.state[p].get, plan.names)
-                )
-                for p in params
-            ],
-            bucket.params,
-            bucket.slots,
-            {k: new[k] for k in set(new) - before},
-        )
-    if not opt._flatten_params or len(bucket.tensors) < 2:
-        bucket.grads = [local_tensor(g).detach().numpy() for _, g in bucket.tensors]
-        return
-    cached = opt._grad_buffers.get(bucket.key)
-    if cached is not None and all(
-        g is v for (_, g), v in zip(bucket.tensors, cached[1])
-    ):
-        bucket.grads = cached[2]  # backward accumulated into our views
-        return
-    grads = [g.detach() for _, g in bucket.tensors]
-    if contiguous_span(bucket.params) is None:
-        bucket.grads = [g.numpy() for g in grads]
-        return
-    total = sum(g.numel() for g in grads)
-    buffer = None if cached is None else cached[0]
-    if (
-        buffer is None
-        or buffer.numel() != total
-        or any(_shares(g, buffer) for g in grads)
-    ):
-        buffer = torch.empty(total, dtype=bucket.key[1])
-    torch.cat([g.reshape(-1) for g in grads], out=buffer)
-    views = _state.flat_views(buffer, grads)
-    whole = buffer.numpy()
-    arrays, start = [], 0
-    for (p, _), view in zip(bucket.tensors, views):
-        p.grad = view  # a backward with set_to_none=False accumulates here, in place
-        arrays.append(whole[start : start + view.numel()].reshape(view.shape))
-        start += view.numel()
-    opt._grad_buffers[bucket.key] = (buffer, views, arrays)
-    bucket.grads = arrays
-
-
 def _unchanged(
-    cached: tuple[Any, ...],
+    cached: _BucketViews,
     params: list[torch.Tensor],
     state: Any,
     names: tuple[str, ...],
 ) -> bool:
     """Whether a bucket holds the same parameters and slot tensors, with the same
     storage, as when its NumPy views were made."""
-    old_params, pointers, old_slots = cached[0], cached[1], cached[2]
-    if len(old_params) != len(params):
+    if len(cached.tensors) != len(params):
         return False
-    for p, q, pointer, slots in zip(params, old_params, pointers, old_slots):
+    for p, q, pointer, slots in zip(
+        params, cached.tensors, cached.pointers, cached.slots
+    ):
         if p is not q or p.data_ptr() != pointer:
             return False
         current = state[p]
@@ -426,7 +505,7 @@ def _torch_square(g: torch.Tensor) -> float:
 
 
 def _torch_update(
-    opt: KerasTorchOptimizer,
+    state: Any,
     plan: _Plan,
     p: torch.Tensor,
     g: torch.Tensor,
@@ -439,7 +518,7 @@ def _torch_update(
     grad = local_tensor(g).detach().to(compute)
     if scale != 1.0 or not math.isinf(clipvalue):
         grad = torch_clip_element(grad, scale, clipvalue)
-    slots = [local_tensor(opt.state[p][n]) for n in plan.names]
+    slots = [local_tensor(state[p][n]) for n in plan.names]
     new = torch_rule(plan.rule)(param.to(compute), grad, *slots, plan.coefficients)
     param.copy_(new[0])
     for slot, value in zip(slots, new[1:]):

@@ -1,9 +1,12 @@
-"""The functions a per-element rule may call besides Python's operators and ``abs``.
+"""The rule language: what a per-element rule, and an optimizer's host-side
+coefficients, may call besides Python's operators and ``abs``.
 
-Rules import ``sqrt``, ``maximum`` and ``minimum`` from here. These are NumPy's; an engine
-that runs a rule on other arrays (numba scalars, torch tensors, jax arrays) calls the same
-function object with these three names bound to its own versions (see ``rebind``), so the
-math of each optimizer is written once.
+Rules and coefficients import ``sqrt``, ``maximum`` and ``minimum`` from here. These are
+NumPy's; an engine that runs a rule on other arrays (numba scalars, torch tensors, jax
+arrays, or traced scalars under ``jax.jit``) calls the same function object with these
+three names bound to its own versions (see ``rebind``), so the math of each optimizer is
+written once. ``np.sqrt`` of a Python float is correctly rounded, as ``math.sqrt`` is; the
+optimizer base class turns the coefficients back into Python floats.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from .. import backend
 from ..kernels import Engine, select_engine
 from ..kernels.clip import Clipping
 from ._checks import Binding
-from ._hyper import Hyperparameter, check_clip, check_number
+from ._hyper import Clip, Hyperparameter, check_number
 from ._weights import WeightLayout
 
 __all__ = ["Optimizer", "default", "keras_decayed_lr"]
@@ -86,6 +86,8 @@ class Optimizer:
 
     lr = Hyperparameter()
     decay = Hyperparameter()
+    clipnorm = Clip()
+    clipvalue = Clip()
 
     def __init__(self, lr: float, decay: float = _UNSET, **kwargs: Any) -> None:
         unknown = [key for key in kwargs if key not in _OPTIONAL_KEYWORDS]
@@ -110,8 +112,8 @@ class Optimizer:
         self.lr = lr
         self.decay = 0.0 if decay is _UNSET else decay
         self.initial_decay = self.decay
-        self.clipnorm = check_clip("clipnorm", kwargs.get("clipnorm"))
-        self.clipvalue = check_clip("clipvalue", kwargs.get("clipvalue"))
+        self.clipnorm = kwargs.get("clipnorm")
+        self.clipvalue = kwargs.get("clipvalue")
         self._engine: Engine = select_engine(kwargs.get("engine"))
         self.iterations = 0
         self._scalars: dict[str, float] = dict(self.scalar_state)

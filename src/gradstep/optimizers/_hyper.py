@@ -1,12 +1,57 @@
-"""Validated hyperparameters: a descriptor that checks every assignment, at construction
-and later (schedulers set ``opt.lr`` between steps), before anything changes."""
+"""Validated hyperparameters: descriptors that check and normalize every assignment, at
+construction and later (schedulers set ``opt.lr`` between steps), before anything
+changes.
+
+Every value is stored as a plain Python ``float``, ``int``, ``bool`` or ``None``, whatever
+it was given as (a NumPy scalar, a ``Fraction``...), so configs are JSON and torch state
+dicts load under ``weights_only=True``. What is not a real number (a string, a complex
+number, an array, a timedelta) is refused, and so is a number no float can hold
+(``10**400``), with a message naming the argument.
+"""
 
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
-__all__ = ["Hyperparameter", "check_number", "check_flag", "check_clip"]
+import numpy as np
+
+__all__ = [
+    "Clip",
+    "Flag",
+    "Hyperparameter",
+    "check_clip",
+    "check_flag",
+    "check_number",
+    "real_number",
+]
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def real_number(name: str, value: Any, allowed: str) -> int | float:
+    """``value`` as a Python int or float when it is a real number (not a bool), or
+    ``ValueError`` saying ``name`` must be ``allowed``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be {allowed}, got {_shown(value)}")
+    if isinstance(value, numbers.Integral):
+        number: int | float = int(value)
+        try:
+            float(number)
+        except OverflowError:
+            raise ValueError(
+                f"{name} must be {allowed}, got an integer too large for a float "
+                f"({_shown(value)})"
+            ) from None
+        return number
+    try:
+        return float(value)
+    except (OverflowError, TypeError, ValueError):
+        raise ValueError(f"{name} must be {allowed}, got {_shown(value)}") from None
 
 
 def check_number(
@@ -19,50 +64,37 @@ def check_number(
     allowed = (
         f"a finite number >= {low:g}" if high is None else f"in [{low:g}, {high:g})"
     )
-    if isinstance(value, bool) or not _is_real(value):
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    number = float(value)
+    number = float(real_number(name, value, allowed))
     if (
         not math.isfinite(number)
         or number < low
         or (high is not None and number >= high)
     ):
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+        raise ValueError(f"{name} must be {allowed}, got {_shown(value)}")
     return number
 
 
-def check_flag(name: str, value: Any) -> Any:
-    """A boolean flag: ``True``/``False`` or 0/1 (kept as given, as Keras does)."""
-    if value in (True, False) and not isinstance(value, float):
-        return value
-    raise ValueError(f"{name} must be True or False, got {value!r}")
+def check_flag(name: str, value: Any) -> bool:
+    """A boolean flag: ``True``/``False`` or 0/1 (NumPy's too), as a Python bool."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral) and int(value) in (0, 1):
+        return bool(value)
+    raise ValueError(f"{name} must be True or False, got {_shown(value)}")
 
 
-def check_clip(name: str, value: Any) -> Any:
-    """``clipnorm``/``clipvalue``: None or 0 mean off, else a finite number > 0 (kept)."""
+def check_clip(name: str, value: Any) -> int | float | None:
+    """``clipnorm``/``clipvalue``: None or 0 mean off, else a finite number > 0; kept as
+    given (an int stays an int), as a Python number."""
     if value is None:
         return None
-    check_number(name, value)
-    return value
+    number = real_number(name, value, "None, 0 (off) or a finite number > 0")
+    if number != 0:
+        check_number(name, number)
+    return number
 
 
-def _is_real(value: Any) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return not isinstance(value, (str, bytes, complex)) and not hasattr(
-        value, "__len__"
-    )
-
-
-class Hyperparameter:
-    """A float hyperparameter stored on the optimizer and validated on every assignment."""
-
-    def __init__(self, low: float = 0.0, high: float | None = None) -> None:
-        self.low = low
-        self.high = high
-
+class _Descriptor:
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
         self.attribute = "_hyper_" + name
@@ -73,8 +105,46 @@ class Hyperparameter:
         return getattr(obj, self.attribute)
 
     def __set__(self, obj: Any, value: Any) -> None:
-        setattr(
-            obj,
-            self.attribute,
-            check_number(self.name, value, low=self.low, high=self.high),
-        )
+        setattr(obj, self.attribute, self.check(obj, value))
+
+    def check(self, obj: Any, value: Any) -> Any:
+        raise NotImplementedError
+
+
+class Hyperparameter(_Descriptor):
+    """A float hyperparameter stored on the optimizer and validated on every assignment."""
+
+    def __init__(self, low: float = 0.0, high: float | None = None) -> None:
+        self.low = low
+        self.high = high
+
+    def check(self, obj: Any, value: Any) -> float:
+        return check_number(self.name, value, low=self.low, high=self.high)
+
+
+class Flag(_Descriptor):
+    """A boolean hyperparameter. ``fixed_when_built``: it decides the slots, so it cannot
+    change once the optimizer holds them."""
+
+    def __init__(self, fixed_when_built: bool = False) -> None:
+        self.fixed_when_built = fixed_when_built
+
+    def check(self, obj: Any, value: Any) -> bool:
+        flag = check_flag(self.name, value)
+        if (
+            self.fixed_when_built
+            and getattr(obj, "built", False)
+            and flag != getattr(obj, self.attribute)
+        ):
+            raise ValueError(
+                f"{self.name} cannot change once the optimizer is built: its slots "
+                "depend on it; make a new optimizer"
+            )
+        return flag
+
+
+class Clip(_Descriptor):
+    """``clipnorm`` or ``clipvalue`` (see ``check_clip``)."""
+
+    def check(self, obj: Any, value: Any) -> int | float | None:
+        return check_clip(self.name, value)

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from ..kernels.elementwise import maximum, sqrt
 from ._base import Optimizer, default
-from ._hyper import Hyperparameter, check_flag
+from ._hyper import Flag, Hyperparameter
 from ._registry import register
 
 __all__ = ["Adam"]
@@ -78,6 +78,7 @@ class Adam(Optimizer):
     beta_1 = Hyperparameter(high=1.0)
     beta_2 = Hyperparameter(high=1.0)
     epsilon = Hyperparameter()
+    amsgrad = Flag(fixed_when_built=True)
 
     def __init__(
         self,
@@ -93,7 +94,7 @@ class Adam(Optimizer):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = self.resolve_epsilon(epsilon)
-        self.amsgrad = check_flag("amsgrad", amsgrad)
+        self.amsgrad = amsgrad
 
     @property
     def rule(self):

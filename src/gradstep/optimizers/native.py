@@ -17,7 +17,7 @@ import numpy as np
 
 from ..kernels.clip import Clipping, squared_norms
 from ._checks import Binding
-from ._hyper import check_clip, check_number
+from ._hyper import Clip, check_number
 
 if TYPE_CHECKING:
     import torch
@@ -61,6 +61,9 @@ class TorchOptimizer:
         array([ 0.95, -0.8 ])
     """
 
+    clipnorm = Clip()
+    clipvalue = Clip()
+
     def __init__(
         self,
         optimizer: Any,
@@ -90,8 +93,8 @@ class TorchOptimizer:
                 "TorchOptimizer expects a torch.optim.Optimizer subclass or instance, got "
                 f"{optimizer!r}"
             )
-        self.clipnorm = check_clip("clipnorm", clipnorm)
-        self.clipvalue = check_clip("clipvalue", clipvalue)
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
         self.iterations = 0
         self._torch: torch.optim.Optimizer | None = None
         # every step's pairs are checked in full (the gradients are not remembered)

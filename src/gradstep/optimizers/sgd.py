@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from ._base import Optimizer, default
-from ._hyper import Hyperparameter, check_flag
+from ._hyper import Flag, Hyperparameter
 from ._registry import register
 
 __all__ = ["SGD"]
@@ -67,6 +67,7 @@ class SGD(Optimizer):
 
     config_keys = ("lr", "momentum", "decay", "nesterov")
     momentum = Hyperparameter()
+    nesterov = Flag()
 
     def __init__(
         self,
@@ -78,7 +79,7 @@ class SGD(Optimizer):
     ) -> None:
         super().__init__(lr=lr, decay=decay, **kwargs)
         self.momentum = momentum
-        self.nesterov = check_flag("nesterov", nesterov)
+        self.nesterov = nesterov
 
     @property
     def rule(self):

@@ -1,0 +1,120 @@
+"""The public constructors: ``gradstep.jax.adam(...)`` for every registered optimizer,
+``get`` and ``from_optimizer``.
+
+A factory is built per registered class from the registry (the single source of
+truth), so an optimizer registered later gets one too. It validates its arguments with
+the NumPy class (same names, defaults and errors) and returns the transformation.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .. import optimizers
+from ..optimizers import Optimizer
+from ._state import KerasState
+from ._transform import (
+    check_keywords,
+    float_hyperparams,
+    registered_name,
+    state_tag,
+    transformation,
+)
+
+__all__ = ["factory", "get", "from_optimizer"]
+
+
+@functools.cache
+def factory(cls: type[Optimizer]) -> Callable[..., optax.GradientTransformation]:
+    """The ``gradstep.jax`` constructor of optimizer class ``cls`` (one per class)."""
+    name = registered_name(cls)
+
+    def make(*args: Any, **kwargs: Any) -> optax.GradientTransformation:
+        check_keywords(cls, kwargs)
+        return transformation(cls(*args, engine="reference", **kwargs))
+
+    make.__name__ = make.__qualname__ = name
+    make.__module__ = "gradstep.jax"
+    make.__doc__ = (
+        f"The Keras 2.2 {cls.__name__} as an ``optax.GradientTransformation``: the "
+        f"arguments, defaults and update of ``gradstep.optimizers.{cls.__name__}`` "
+        "(below), the float hyperparameters held in the state's ``hyperparams``.\n\n"
+        + (inspect.getdoc(cls) or "")
+    )
+    signature = inspect.signature(cls.__init__)
+    parameters = [p for p in signature.parameters.values() if p.name != "self"]
+    parameters = [p for p in parameters if p.kind is not p.VAR_KEYWORD]
+    parameters += [
+        inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=None)
+        for k in ("clipnorm", "clipvalue")
+    ]
+    make.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=parameters, return_annotation="optax.GradientTransformation"
+    )
+    return make
+
+
+def get(identifier: Any) -> optax.GradientTransformation:
+    """The transformation of anything ``gradstep.optimizers.get`` accepts: a name
+    (``"adam"``), a config dict (``{"class_name": "Adam", "config": {...}}``) or an
+    optimizer instance (its configuration; use ``from_optimizer`` for its state too)."""
+    return transformation(optimizers.get(identifier))
+
+
+def from_optimizer(
+    opt: Optimizer, params: Any = None
+) -> tuple[optax.GradientTransformation, KerasState | None]:
+    """A gradstep optimizer's transformation and state.
+
+    The transformation has ``opt``'s configuration as it is now (``lr`` included). The
+    state holds ``opt``'s weights when it is built (its counter, slots and Nadam's
+    ``m_schedule``; the slots as a list in the optimizer's parameter order, or in the
+    structure of ``params`` when given); otherwise it is ``tx.init(params)``, or None
+    when ``params`` is not given either.
+    """
+    if not isinstance(opt, Optimizer):
+        raise TypeError(
+            f"from_optimizer expects a gradstep.optimizers.Optimizer, got "
+            f"{type(opt).__name__}"
+        )
+    tx = transformation(opt)
+    weights = opt.get_weights()
+    if not weights:
+        return tx, None if params is None else tx.init(params)
+    layout = opt.weight_layout()
+    unpacked = layout.unpack(weights)
+    assert unpacked is not None and layout.shapes is not None
+    count = len(layout.shapes)
+    treedef = None
+    if params is not None:
+        leaves, treedef = jax.tree_util.tree_flatten(params)
+        shapes = [tuple(jnp.shape(p)) for p in leaves]
+        if shapes != [tuple(s) for s in layout.shapes]:
+            raise ValueError(
+                f"params have leaf shapes {shapes}; the optimizer was built for "
+                f"{[tuple(s) for s in layout.shapes]}"
+            )
+    slots = {}
+    for k, name in enumerate(layout.slot_names):
+        arrays = [jnp.asarray(a) for a in unpacked.slots[k * count : (k + 1) * count]]
+        slots[name] = (
+            arrays if treedef is None else jax.tree_util.tree_unflatten(treedef, arrays)
+        )
+    dtype = jnp.result_type(float)
+    state = KerasState(
+        count=jnp.asarray(unpacked.iterations, jnp.int32),
+        slots=slots,
+        scalars={k: jnp.asarray(v, dtype) for k, v in unpacked.scalars.items()},
+        hyperparams={
+            k: jnp.asarray(v, dtype) for k, v in float_hyperparams(opt).items()
+        },
+        tag=state_tag(opt),
+    )
+    return tx, state

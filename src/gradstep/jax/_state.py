@@ -1,0 +1,122 @@
+"""``KerasState``: the state of a gradstep.jax transformation, a pytree of arrays.
+
+Its leaves are the step counter ``count`` (int32, the Keras ``iterations`` before the
+next step), every slot (``slots[name]``, one pytree shaped like the parameters), the host
+scalars of the algorithm (``scalars["m_schedule"]`` for Nadam) and the float
+hyperparameters (``hyperparams["lr"]``...), which the update reads from the state, as
+``optax.inject_hyperparams`` does, so setting them never recompiles a jitted step.
+
+The treedef carries a ``tag``: the optimizer's registered name and its full
+constructor configuration. ``update`` compares it with its own, so a state made by
+another optimizer or configuration is refused with a message naming both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+__all__ = ["KerasState", "set_hyperparams", "find_states"]
+
+
+@jax.tree_util.register_pytree_with_keys_class
+class KerasState:
+    """The counter, slots, host scalars and float hyperparameters of one transformation.
+
+    Attributes:
+        count: int32 array, the number of steps taken (Keras's ``iterations``).
+        slots: slot name -> pytree of arrays with the parameters' structure.
+        scalars: host scalar name -> 0-d float array (Nadam's ``m_schedule``).
+        hyperparams: name -> 0-d float array (``lr``, ``decay``, ``beta_1``...).
+        tag: the static identity of the transformation that made the state.
+    """
+
+    __slots__ = ("count", "slots", "scalars", "hyperparams", "tag")
+
+    def __init__(
+        self,
+        count: Any,
+        slots: Mapping[str, Any],
+        scalars: Mapping[str, Any],
+        hyperparams: Mapping[str, Any],
+        tag: tuple[Any, ...],
+    ) -> None:
+        self.count = count
+        self.slots = dict(slots)
+        self.scalars = dict(scalars)
+        self.hyperparams = dict(hyperparams)
+        self.tag = tag
+
+    def tree_flatten_with_keys(self) -> tuple[list[tuple[Any, Any]], tuple[Any, ...]]:
+        getattr_key = jax.tree_util.GetAttrKey
+        children = [
+            (getattr_key(name), getattr(self, name))
+            for name in ("count", "slots", "scalars", "hyperparams")
+        ]
+        return children, self.tag
+
+    @classmethod
+    def tree_unflatten(cls, tag: tuple[Any, ...], children: Any) -> KerasState:
+        count, slots, scalars, hyperparams = children
+        return cls(count, slots, scalars, hyperparams, tag)
+
+    def replace(self, **changes: Any) -> KerasState:
+        """A copy with some of ``count``, ``slots``, ``scalars``, ``hyperparams``."""
+        fields = {
+            name: getattr(self, name)
+            for name in ("count", "slots", "scalars", "hyperparams")
+        }
+        fields.update(changes)
+        return KerasState(**fields, tag=self.tag)
+
+    def __repr__(self) -> str:
+        return (
+            f"KerasState(count={self.count!r}, slots={sorted(self.slots)}, "
+            f"scalars={self.scalars!r}, hyperparams={self.hyperparams!r}, "
+            f"tag={self.tag!r})"
+        )
+
+
+def find_states(state: Any) -> list[KerasState]:
+    """Every ``KerasState`` inside ``state`` (e.g. within ``optax.chain``'s tuple)."""
+    leaves = jax.tree_util.tree_leaves(
+        state, is_leaf=lambda x: isinstance(x, KerasState)
+    )
+    return [leaf for leaf in leaves if isinstance(leaf, KerasState)]
+
+
+def set_hyperparams(state: Any, **values: float) -> Any:
+    """``state`` with new values of float hyperparameters, e.g. ``lr=1e-4``.
+
+    Works on a gradstep.jax state and on any state holding one (``optax.chain``,
+    ``MultiSteps``, ``apply_if_finite``): every ``KerasState`` inside gets the values, as
+    arrays of the dtype it already holds, so a jitted step does not recompile. Unknown
+    names raise ``KeyError`` listing the hyperparameters the state has.
+    """
+    states = find_states(state)
+    if not states:
+        raise TypeError(
+            f"set_hyperparams got a {type(state).__name__} holding no gradstep.jax state"
+        )
+    for found in states:
+        unknown = [k for k in values if k not in found.hyperparams]
+        if unknown:
+            raise KeyError(
+                f"the state has no hyperparameter {unknown[0]!r}; it holds "
+                f"{', '.join(found.hyperparams)}"
+            )
+
+    def new(leaf: Any) -> Any:
+        if not isinstance(leaf, KerasState):
+            return leaf
+        hyper = dict(leaf.hyperparams)
+        for key, value in values.items():
+            hyper[key] = jnp.asarray(value, dtype=jnp.asarray(hyper[key]).dtype)
+        return leaf.replace(hyperparams=hyper)
+
+    return jax.tree_util.tree_map(
+        new, state, is_leaf=lambda x: isinstance(x, KerasState)
+    )

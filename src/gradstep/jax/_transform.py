@@ -1,0 +1,193 @@
+"""``transformation(opt)``: a gradstep optimizer as an ``optax.GradientTransformation``.
+
+The NumPy optimizer instance supplies everything static: the rule (chosen by its flags,
+``amsgrad``/``nesterov``), the slot names, the clipping settings and whether decay is on
+(Keras applies decay only when the constructor's ``decay`` was > 0). The float
+hyperparameters go into the state (``KerasState.hyperparams``) and are read from it at
+every step, so they can change without recompiling.
+
+One step, for parameters ``p`` and gradients ``g`` (any pytree), traced by JAX:
+
+1. ``lr = keras_decayed_lr(lr, decay, count, initial_decay)`` and the optimizer's own
+   ``coefficients(t=count + 1, lr, scalars)`` and ``next_scalars``, computed with traced
+   values in the hyperparameters' dtype (float64 under ``jax_enable_x64``), as the NumPy
+   engines compute them in Python floats;
+2. clipping: one global norm over every leaf (``clipnorm``), then ``clipvalue``, with
+   ``kernels.clip.clip_element``;
+3. per leaf, the coefficients cast to the leaf's dtype and ``rule(p, g, *slots, c)``; the
+   update is ``p_new - p`` (so ``optax.apply_updates`` gives ``p_new``, exactly whenever
+   ``p_new`` is within a factor 2 of ``p``).
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from ..optimizers import Optimizer
+from ..optimizers._base import keras_decayed_lr
+from ..optimizers._registry import registered_classes
+from ._checks import check_grads, check_slot_shapes, check_state, float_leaves
+from ._ops import jax_clip_element, jax_function
+from ._state import KerasState
+
+__all__ = [
+    "transformation",
+    "registered_name",
+    "float_hyperparams",
+    "state_tag",
+    "check_keywords",
+]
+
+
+def registered_name(cls: type) -> str:
+    """The name ``cls`` is registered under (its class name, lower-cased, if none)."""
+    for name, registered in registered_classes().items():
+        if registered is cls:
+            return name
+    return cls.__name__.lower()
+
+
+def float_hyperparams(opt: Optimizer) -> dict[str, float]:
+    """The hyperparameters of ``opt`` that live in the state: its numeric config keys
+    (flags such as ``amsgrad`` choose the rule and stay static)."""
+    values = {}
+    for key in opt.config_keys:
+        value = getattr(opt, key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            values[key] = float(value)
+    return values
+
+
+def state_tag(opt: Optimizer) -> tuple[Any, ...]:
+    """The static identity of ``opt``'s states: registered name and full config."""
+    return (registered_name(type(opt)), tuple(opt.get_config().items()))
+
+
+def _default_float() -> Any:
+    return jnp.result_type(float)
+
+
+def transformation(opt: Optimizer) -> optax.GradientTransformation:
+    """The optax transformation computing what ``opt`` computes (its configuration as it
+    is now; its weights are not read: see ``from_optimizer``)."""
+    cls = type(opt)
+    owner = f"gradstep.jax.{registered_name(cls)}"
+    tag = state_tag(opt)
+    rule = jax_function(opt.rule)
+    coefficients = jax_function(cls.coefficients)
+    next_scalars = jax_function(cls.next_scalars)
+    slot_names = tuple(opt.slot_names())
+    scalar_state = dict(cls.scalar_state)
+    hyper_defaults = float_hyperparams(opt)
+    flags = {
+        key: getattr(opt, key) for key in opt.config_keys if key not in hyper_defaults
+    }
+    initial_decay = float(opt.initial_decay)
+    clipping = opt.clipping
+
+    def init(params: Any) -> KerasState:
+        leaves, treedef = float_leaves("params", params)
+        dtype = _default_float()
+        slots = {
+            name: jax.tree_util.tree_unflatten(
+                treedef, [jnp.zeros_like(p) for p in leaves]
+            )
+            for name in slot_names
+        }
+        return KerasState(
+            count=jnp.zeros([], jnp.int32),
+            slots=slots,
+            scalars={k: jnp.asarray(v, dtype) for k, v in scalar_state.items()},
+            hyperparams={k: jnp.asarray(v, dtype) for k, v in hyper_defaults.items()},
+            tag=tag,
+        )
+
+    def update(
+        updates: Any, state: KerasState, params: Any = None
+    ) -> tuple[Any, KerasState]:
+        if params is None:
+            raise ValueError(
+                f"{owner}.update needs the parameters: call tx.update(grads, state, "
+                "params) (the Keras rules compute the new parameters)"
+            )
+        g_leaves, p_leaves, treedef = check_grads(updates, params)
+        check_state(state, tag, owner, treedef)
+        check_slot_shapes(state, p_leaves, params)
+        hyper = state.hyperparams
+        dtype = jnp.result_type(*hyper.values()) if hyper else _default_float()
+        iterations = state.count.astype(dtype)
+        t = iterations + 1
+        stand_in = types.SimpleNamespace(**hyper, **flags, initial_decay=initial_decay)
+        lr = keras_decayed_lr(
+            hyper["lr"], hyper.get("decay", 0.0), iterations, initial_decay
+        )
+        c = coefficients(stand_in, t, lr, state.scalars)
+        after = next_scalars(stand_in, t, state.scalars)
+        scalars = {
+            k: jnp.asarray(after[k], jnp.asarray(v).dtype)
+            for k, v in state.scalars.items()
+        }
+        g_leaves = _clip(g_leaves, dtype)
+        slot_leaves = [jax.tree_util.tree_leaves(state.slots[n]) for n in slot_names]
+        new_updates, new_slots = [], [[] for _ in slot_names]
+        for i, (p, g) in enumerate(zip(p_leaves, g_leaves)):
+            leaf_dtype = jnp.result_type(p)
+            c_leaf = type(c)(*(jnp.asarray(x, leaf_dtype) for x in c))
+            out = rule(p, g.astype(leaf_dtype), *(s[i] for s in slot_leaves), c_leaf)
+            new_updates.append((out[0] - p).astype(leaf_dtype))
+            for k, value in enumerate(out[1:]):
+                new_slots[k].append(jnp.asarray(value, leaf_dtype))
+        unflatten = jax.tree_util.tree_unflatten
+        new_state = state.replace(
+            count=state.count + 1,
+            slots={n: unflatten(treedef, s) for n, s in zip(slot_names, new_slots)},
+            scalars=scalars,
+        )
+        return unflatten(treedef, new_updates), new_state
+
+    def _clip(grads: list[Any], dtype: Any) -> list[Any]:
+        if not clipping.clips:
+            return grads
+        scale: Any = 1.0
+        if clipping.norm > 0:
+            total: Any = 0.0
+            for g in grads:
+                acc = jnp.promote_types(jnp.result_type(g), dtype)
+                total = total + jnp.sum(jnp.square(g.astype(acc)))
+            norm = jnp.sqrt(total)
+            scale = jnp.where(norm >= clipping.norm, clipping.norm / norm, 1.0)
+        value = clipping.value
+        return [
+            jax_clip_element(
+                g,
+                jnp.asarray(scale, jnp.result_type(g)),
+                jnp.asarray(value, jnp.result_type(g)),
+            )
+            for g in grads
+        ]
+
+    return optax.GradientTransformation(init, update)
+
+
+def check_keywords(cls: type, kwargs: Mapping[str, Any]) -> None:
+    """Unknown keywords raise ``TypeError`` naming the first and listing the accepted."""
+    import inspect
+
+    own = [
+        name
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD
+    ]
+    accepted = [*own, "learning_rate", "clipnorm", "clipvalue"]
+    unknown = [k for k in kwargs if k not in accepted]
+    if unknown:
+        raise TypeError(
+            f"Unexpected keyword argument passed to gradstep.jax."
+            f"{registered_name(cls)}: {unknown[0]}. It accepts {', '.join(accepted)}"
+        )

@@ -71,15 +71,15 @@ def test_mnist_download_into_cache_then_reuse(tmp_path):
     digest = hashlib.sha256(served.read_bytes()).hexdigest()
     with serve(tmp_path / "srv") as url:
         with pytest.raises(DatasetError, match="needs its sha256"):
-            mnist.load_data(download=True, url=url + "fake-mnist.npz")
-        ((x, y), _), found = mnist.load_data(
+            mnist.load(download=True, url=url + "fake-mnist.npz")
+        ((x, y), _), found = mnist.load(
             download=True, url=url + "fake-mnist.npz", sha256=digest
         )
     assert found.npz == tmp_path / "cache" / "mnist.npz"
     np.testing.assert_array_equal(x, arrays["x_train"])
     np.testing.assert_array_equal(y, arrays["y_train"])
     # Offline afterwards: found in the cache without a download.
-    ((x2, _), _), again = mnist.load_data()
+    ((x2, _), _), again = mnist.load()
     assert again.npz == found.npz
     np.testing.assert_array_equal(x2, x)
 
@@ -91,7 +91,7 @@ def test_mnist_download_replaces_a_corrupt_cached_copy(tmp_path):
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / "mnist.npz").write_bytes(b"garbage")
     with serve(tmp_path / "srv") as url:
-        (_, (xt, _)), found = mnist.load_data(
+        (_, (xt, _)), found = mnist.load(
             download=True, url=url + "fake-mnist.npz", sha256=digest
         )
     np.testing.assert_array_equal(xt, arrays["x_test"])

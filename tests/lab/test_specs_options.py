@@ -85,7 +85,7 @@ def test_defaults_are_every_registered_optimizer():
         ("adam:lr", "malformed setting 'lr'; expected key=value"),
         ("adam:lr=", "malformed setting 'lr='"),
         ("adam:lr=1,lr=2", "setting 'lr' is given twice"),
-        ("adam:lr=inf", "setting 'lr' must be finite"),
+        ("adam:lr=inf", "setting 'lr' must be a finite number"),
         ("lr=3,adam", "setting 'lr=3' comes before any optimizer name"),
         ("sgd:nesterov=2", "bad setting 'nesterov': nesterov must be True or False"),
         ("adam,adam", "optimizer 'adam' is listed twice"),

@@ -82,28 +82,44 @@ def save_paths(path: Any, paths: list[list[Path2D]]) -> None:
 
 
 def load_paths(path: Any, record: dict[str, Any]) -> list[list[Path2D]]:
-    """The paths of a trajectories run, from its ``paths.npz`` and ``record.json``."""
+    """The paths of a trajectories run, from its ``paths.npz`` and ``record.json``;
+    ``LabError`` naming the file for a missing, damaged or mismatched one (memory stays
+    bounded whatever the archive declares)."""
+    from ..datasets._npzread import read_npz_arrays
+
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return [
-                [
-                    Path2D(
-                        fn["name"],
-                        entry["label"],
-                        np.asarray(data[f"p{i}_{j}"], dtype=np.float64),
-                        entry["reached_at"],
-                        entry["diverged_at"],
-                    )
-                    for j, entry in enumerate(result)
-                ]
-                for i, (fn, result) in enumerate(
-                    zip(record["functions"], record["results"])
+        pairs = [
+            (i, j, fn, entry)
+            for i, (fn, result) in enumerate(
+                zip(record["functions"], record["results"])
+            )
+            for j, entry in enumerate(result)
+        ]
+    except (KeyError, TypeError) as exc:
+        raise LabError(f"the record of {path} is malformed ({exc})") from None
+    keys = [f"p{i}_{j}" for i, j, _, _ in pairs]
+    arrays = read_npz_arrays(path, keys, LabError, what="a paths file of this run")
+    out: list[list[Path2D]] = [[] for _ in record["results"]]
+    for (i, _j, fn, entry), key in zip(pairs, keys):
+        points = arrays[key]
+        if points.ndim != 2 or points.shape[1] != 2 or points.dtype.kind not in "fiu":
+            raise LabError(
+                f"{path}: array {key} has shape {points.shape} and dtype {points.dtype}; "
+                "expected (steps, 2) numbers"
+            )
+        try:
+            out[i].append(
+                Path2D(
+                    fn["name"],
+                    entry["label"],
+                    np.asarray(points, dtype=np.float64),
+                    entry["reached_at"],
+                    entry["diverged_at"],
                 )
-            ]
-    except FileNotFoundError:
-        raise LabError(f"{path} not found; the run folder is incomplete") from None
-    except (OSError, ValueError, KeyError) as exc:
-        raise LabError(f"{path} is not the paths file of this run ({exc})") from None
+            )
+        except (KeyError, TypeError) as exc:
+            raise LabError(f"the record of {path} is malformed ({exc})") from None
+    return out
 
 
 def run(args: argparse.Namespace, command: str) -> int:

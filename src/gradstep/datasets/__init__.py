@@ -1,5 +1,5 @@
-"""Data sets for the optimizer lab: the embedded digits, MNIST from local files or a
-verified download, and ``.npz`` files of the user's own.
+"""Data sets for the optimizer lab and Keras scripts: the embedded digits, MNIST and
+Fashion-MNIST from local files or a verified download, and ``.npz`` files of the user's own.
 
 Every loader returns ``((x_train, y_train), (x_test, y_test))`` as Keras's ``load_data``
 does and raises ``DatasetError`` with a one-line explanation when data is missing or bad.
@@ -7,7 +7,7 @@ does and raises ``DatasetError`` with a one-line explanation when data is missin
 
 from __future__ import annotations
 
-from . import digits, mnist
+from . import digits, fashion_mnist, mnist
 from ._cache import cache_dir, keras_datasets_dir
 from ._download import download, sha256_of
 from ._errors import DatasetError
@@ -20,6 +20,7 @@ __all__ = [
     "keras_datasets_dir",
     "digits",
     "mnist",
+    "fashion_mnist",
     "download",
     "sha256_of",
     "read_idx",

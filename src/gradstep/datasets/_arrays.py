@@ -8,9 +8,11 @@ import numpy as np
 
 from ._errors import DatasetError
 
-__all__ = ["KEYS", "check_split"]
+__all__ = ["KEYS", "MAX_CLASSES", "check_split"]
 
 KEYS = ("x_train", "y_train", "x_test", "y_test")
+MAX_CLASSES = 1 << 16
+"""The largest number of classes a label array may imply (labels 0 .. MAX_CLASSES-1)."""
 
 Split = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -44,6 +46,16 @@ def check_split(arrays: Mapping[str, np.ndarray], source: str) -> Split:
                 raise DatasetError(f"{source}: y_{part} holds non-integer class labels")
             if y.min() < 0:
                 raise DatasetError(f"{source}: y_{part} has negative class labels")
+            if y.max() >= MAX_CLASSES:
+                raise DatasetError(
+                    f"{source}: y_{part} has the class label {y.max():.0f}; labels must "
+                    f"be below {MAX_CLASSES} (0 .. number of classes - 1)"
+                )
+        elif y.shape[1] > MAX_CLASSES:
+            raise DatasetError(
+                f"{source}: y_{part} has {y.shape[1]} one-hot columns; at most "
+                f"{MAX_CLASSES} classes are supported"
+            )
     if arrays["x_train"].shape[1:] != arrays["x_test"].shape[1:]:
         raise DatasetError(
             f"{source}: x_train samples have shape {arrays['x_train'].shape[1:]} but x_test "

@@ -8,16 +8,18 @@ big-endian uint32, then the data in C order and big-endian byte order
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from ._errors import DatasetError
 
-__all__ = ["read_idx", "write_idx"]
+__all__ = ["read_idx", "write_idx", "MAX_BYTES"]
 
 _TYPES = {
     0x08: np.dtype(">u1"),
@@ -31,55 +33,78 @@ _CODES = {dtype.newbyteorder("="): code for code, dtype in _TYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _read_bytes(path: Path) -> bytes:
+MAX_BYTES = 1 << 30
+"""The most data bytes an IDX file may declare (MNIST's largest file holds 47 MB)."""
+
+
+def _open(path: Path) -> tuple[BinaryIO, bool]:
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        handle = open(path, "rb")
+        compressed = handle.read(2) == _GZIP_MAGIC
     except OSError as exc:
         raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if not raw.startswith(_GZIP_MAGIC):
-        return raw
+    handle.close()
+    if compressed:
+        return gzip.open(path, "rb"), True  # type: ignore[return-value]
+    return open(path, "rb"), False
+
+
+def _read(stream: BinaryIO, count: int, path: Path, compressed: bool) -> bytes:
+    """Up to ``count`` bytes; never more, so trailing data is never inflated."""
     try:
-        return gzip.decompress(raw)
+        return stream.read(count)
     except EOFError:
         raise DatasetError(
             f"{path} is a truncated gzip file; download it again"
         ) from None
     except (OSError, zlib.error) as exc:
         # gzip.BadGzipFile (an OSError) covers a failed CRC-32 or length check.
+        if not compressed:
+            raise DatasetError(f"cannot read {path}: {exc}") from None
         raise DatasetError(
             f"{path} is a corrupt gzip file ({exc}); download it again"
         ) from None
 
 
-def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+def read_idx(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> np.ndarray:
     """The array stored in an IDX file, gzipped (detected by content) or not, in native
-    byte order. Raises ``DatasetError`` for a bad header, a truncated or overlong file."""
+    byte order. Raises ``DatasetError`` naming the file for a bad header, a declared size
+    over ``max_bytes``, a truncated file or data after the declared array. Reads (and
+    inflates) only as many bytes as the header declares, plus one to detect trailing
+    data, so memory stays bounded whatever the file holds."""
     path = Path(path)
-    raw = _read_bytes(path)
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _TYPES:
-        raise DatasetError(
-            f"{path} is not an IDX file (it does not start with the IDX magic number)"
-        )
-    dtype, ndim = _TYPES[raw[2]], raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DatasetError(f"{path} is truncated: its IDX header is incomplete")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    found = len(raw) - header
-    if found < expected:
-        raise DatasetError(
-            f"{path} is truncated: its header promises {expected} data bytes for shape "
-            f"{shape}, the file has {found}"
-        )
-    if found > expected:
-        raise DatasetError(
-            f"{path} has {found - expected} bytes after the data its header describes "
-            f"(shape {shape}); it is not a valid IDX file"
-        )
-    data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
-    return data.astype(dtype.newbyteorder("="))
+    stream, compressed = _open(path)
+    with stream:
+        raw = _read(stream, 4, path, compressed)
+        if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _TYPES:
+            raise DatasetError(
+                f"{path} is not an IDX file (it does not start with the IDX magic number)"
+            )
+        dtype, ndim = _TYPES[raw[2]], raw[3]
+        dims = _read(stream, 4 * ndim, path, compressed)
+        if len(dims) < 4 * ndim:
+            raise DatasetError(f"{path} is truncated: its IDX header is incomplete")
+        shape = struct.unpack(f">{ndim}I", dims)
+        expected = math.prod(shape) * dtype.itemsize
+        if expected > max_bytes:
+            raise DatasetError(
+                f"{path} declares shape {shape}, {expected} bytes of data, more than the "
+                f"{max_bytes} bytes an IDX data file may hold here; it is not a valid "
+                "data set file"
+            )
+        data = _read(stream, expected, path, compressed)
+        if len(data) < expected:
+            raise DatasetError(
+                f"{path} is truncated: its header promises {expected} data bytes for "
+                f"shape {shape}, the file has {len(data)}"
+            )
+        if _read(stream, 1, path, compressed):
+            raise DatasetError(
+                f"{path} has bytes after the data its header describes (shape "
+                f"{shape}); it is not a valid IDX file"
+            )
+    array = np.frombuffer(data, dtype=dtype).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))
 
 
 def write_idx(

@@ -1,20 +1,23 @@
 """MNIST from local files (Keras's ``mnist.npz`` or the four IDX files) or a verified
-download; never a silent network access."""
+download; never a silent network access.
+
+``load_data()`` is Keras's: ``(x_train, y_train), (x_test, y_test)``, uint8 arrays of
+shapes (60000, 28, 28), (60000,), (10000, 28, 28), (10000,). ``load`` also says which
+files were read (for the lab's records).
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from ._arrays import Split, check_split
+from ._arrays import Split
 from ._cache import cache_dir, keras_datasets_dir
 from ._download import check_sha256, sha256_of
 from ._download import download as download_file
 from ._errors import DatasetError
-from ._idx import read_idx
-from .npz import load_npz
+from ._idxset import IDX_NAMES, Found, Layout, check_images, find, read_found
 
 __all__ = [
     "KERAS_URL",
@@ -24,31 +27,16 @@ __all__ = [
     "MnistFiles",
     "search_dirs",
     "find_files",
+    "load",
     "load_data",
 ]
 
 KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 KERAS_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 NPZ_NAME = "mnist.npz"
-IDX_NAMES = {
-    "x_train": "train-images-idx3-ubyte",
-    "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte",
-    "y_test": "t10k-labels-idx1-ubyte",
-}
 
-
-@dataclass(frozen=True)
-class MnistFiles:
-    """Where MNIST was found: one ``npz`` file or four IDX files (key -> path)."""
-
-    directory: Path
-    npz: Path | None = None
-    idx: dict[str, Path] | None = None
-
-    def paths(self) -> list[Path]:
-        """The files, in a stable order."""
-        return [self.npz] if self.npz else [self.idx[key] for key in IDX_NAMES]  # type: ignore[index]
+MnistFiles = Found
+"""Where MNIST was found: one ``npz`` file or four IDX files (key -> path)."""
 
 
 def search_dirs(data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
@@ -58,40 +46,16 @@ def search_dirs(data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
     return [keras_datasets_dir(), cache_dir()]
 
 
-def _idx_candidates(name: str) -> list[str]:
-    dotted = name.replace("-idx", ".idx")  # train-images.idx3-ubyte, as often unpacked
-    return [name, name + ".gz", dotted, dotted + ".gz"]
+def _check(split: Split, source: str) -> Split:
+    return check_images(split, source, "MNIST")
 
 
-def _find_in(directory: Path) -> MnistFiles | None:
-    npz = directory / NPZ_NAME
-    if npz.is_file():
-        return MnistFiles(directory, npz=npz)
-    found: dict[str, Path] = {}
-    for key, name in IDX_NAMES.items():
-        for candidate in _idx_candidates(name):
-            if (directory / candidate).is_file():
-                found[key] = directory / candidate
-                break
-    if not found:
-        return None
-    if len(found) < len(IDX_NAMES):
-        missing = [IDX_NAMES[key] for key in IDX_NAMES if key not in found]
-        raise DatasetError(
-            f"{directory} has only some of the MNIST IDX files: missing "
-            f"{', '.join(missing)} (gzipped or not); put all four there"
-        )
-    return MnistFiles(directory, idx=found)
+LAYOUT = Layout("MNIST", NPZ_NAME, search_dirs, _check)
 
 
-def find_files(data_dir: str | os.PathLike[str] | None = None) -> MnistFiles | None:
+def find_files(data_dir: str | os.PathLike[str] | None = None) -> Found | None:
     """The first directory of ``search_dirs(data_dir)`` holding MNIST, or None."""
-    for directory in search_dirs(data_dir):
-        if directory.is_dir():
-            found = _find_in(directory)
-            if found is not None:
-                return found
-    return None
+    return find(search_dirs(data_dir), LAYOUT)
 
 
 def not_found_message(data_dir: str | os.PathLike[str] | None) -> str:
@@ -107,35 +71,14 @@ def not_found_message(data_dir: str | os.PathLike[str] | None) -> str:
     )
 
 
-def _check_mnist(split: Split, source: str) -> Split:
-    for (x, y), part in zip(split, ("train", "test")):
-        if x.shape[1:] != (28, 28):
-            raise DatasetError(
-                f"{source}: x_{part} has shape {x.shape}; MNIST images are (n, 28, 28)"
-            )
-        if y.ndim != 1 or (y.size and (y.min() < 0 or y.max() > 9)):
-            raise DatasetError(
-                f"{source}: y_{part} must hold labels 0..9, one per image"
-            )
-    return split
-
-
-def _load_found(found: MnistFiles) -> Split:
-    if found.npz is not None:
-        return _check_mnist(load_npz(found.npz), str(found.npz))
-    assert found.idx is not None
-    arrays = {key: read_idx(path) for key, path in found.idx.items()}
-    return _check_mnist(check_split(arrays, str(found.directory)), str(found.directory))
-
-
-def load_data(
+def load(
     data_dir: str | os.PathLike[str] | None = None,
     *,
     download: bool = False,
     url: str = KERAS_URL,
     sha256: str | None = None,
     progress: Callable[[int, int | None], None] | None = None,
-) -> tuple[Split, MnistFiles]:
+) -> tuple[Split, Found]:
     """MNIST as ``((x_train, y_train), (x_test, y_test))`` (uint8 images (n, 28, 28),
     labels 0..9), and where it came from.
 
@@ -171,5 +114,37 @@ def load_data(
         target = search_dirs(data_dir)[-1] / NPZ_NAME
         assert expected is not None
         download_file(url, target, expected, progress=progress)
-        found = MnistFiles(target.parent, npz=target)
-    return _load_found(found), found
+        found = Found(target.parent, npz=target)
+    return read_found(found, LAYOUT), found
+
+
+def load_data(
+    path: str | os.PathLike[str] = NPZ_NAME,
+    *,
+    download: bool = False,
+    sha256: str | None = None,
+) -> Split:
+    """Keras's ``mnist.load_data(path='mnist.npz')``: ``(x_train, y_train), (x_test,
+    y_test)`` as uint8 arrays (60000, 28, 28), (60000,), (10000, 28, 28), (10000,).
+
+    ``path`` is a file name looked up in ``~/.keras/datasets`` (then gradstep's cache),
+    as Keras does, or a path to an ``mnist.npz`` file or to a folder holding it or the
+    four IDX files. Nothing is downloaded unless ``download=True`` (then Keras's file is
+    fetched into the cache and kept only if its sha256 matches). Offline and absent:
+    ``DatasetError`` saying which file to put where."""
+    given = Path(path).expanduser()
+    if given.is_dir():
+        return load(given, download=download, sha256=sha256)[0]
+    if given.is_file() and (given.is_absolute() or str(path) != NPZ_NAME):
+        if sha256 is not None and sha256_of(given) != check_sha256(sha256):
+            raise DatasetError(f"{given} does not have sha256 {sha256}")
+        return read_found(Found(given.parent, npz=given), LAYOUT)
+    if str(path) != NPZ_NAME:
+        for directory in search_dirs():
+            if (directory / path).is_file():
+                return read_found(Found(directory, npz=directory / path), LAYOUT)
+        raise DatasetError(
+            f"MNIST file {path} not found in {' or '.join(map(str, search_dirs()))}; "
+            f"put Keras's {NPZ_NAME} ({KERAS_URL}) there, or pass its full path"
+        )
+    return load(download=download, sha256=sha256)[0]

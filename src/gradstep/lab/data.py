@@ -10,14 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from ..datasets import DatasetError, digits, mnist
+from ..datasets import DatasetError, digits, fashion_mnist, mnist
 from ..datasets._download import sha256_of
 from ..datasets.npz import load_npz
 from ._errors import LabError
 
 __all__ = ["LabData", "load_lab_data", "KNOWN_DATASETS"]
 
-KNOWN_DATASETS = ("digits", "mnist")
+KNOWN_DATASETS = ("digits", "mnist", "fashion-mnist")
 
 
 @dataclass
@@ -75,13 +75,15 @@ def load_lab_data(
     dtype: str = "float32",
     progress: Callable[[int, int | None], None] | None = None,
 ) -> LabData:
-    """``digits``, ``mnist`` or a path to a ``.npz`` with x_train/y_train/x_test/y_test;
-    ``LabError`` for an unknown name or missing/bad files. ``limit_*`` keep the first
-    samples (for quick runs)."""
-    if (download or url or sha256) and name != "mnist":
-        raise LabError(
-            "--download, --download-url and --sha256 apply to --dataset mnist"
-        )
+    """``digits``, ``mnist``, ``fashion-mnist`` or a path to a ``.npz`` with
+    x_train/y_train/x_test/y_test; ``LabError`` for an unknown name or missing/bad files.
+    ``limit_*`` keep the first samples (for quick runs). The record's name is the data's
+    true one: Fashion-MNIST files (known by their sha256) found for ``mnist`` are named
+    ``fashion-mnist``; every input file's sha256 is recorded."""
+    if (url or sha256) and name != "mnist":
+        raise LabError("--download-url and --sha256 apply to --dataset mnist")
+    if download and name not in ("mnist", "fashion-mnist"):
+        raise LabError("--download applies to --dataset mnist and fashion-mnist")
     info: dict[str, Any] = {"name": name}
     scale: float | None = None
     try:
@@ -95,16 +97,28 @@ def load_lab_data(
             kwargs: dict[str, Any] = {"download": download, "sha256": sha256}
             if url is not None:
                 kwargs["url"] = url
-            ((x, y), (xt, yt)), found = mnist.load_data(
+            ((x, y), (xt, yt)), found = mnist.load(
                 data_dir, progress=progress, **kwargs
             )
             info["source"] = [str(p) for p in found.paths()]
-            if found.npz is not None:
-                info["sha256"] = sha256_of(found.npz)
-        elif name.lower().endswith(".npz") or Path(name).is_file():
+            info["sha256"] = found.sha256()
+            if fashion_mnist.is_fashion(found):
+                name = "fashion-mnist"
+                info["name"] = name
+                info["note"] = (
+                    "asked for mnist, but these files are Fashion-MNIST (by sha256)"
+                )
+        elif name == "fashion-mnist":
+            ((x, y), (xt, yt)), found = fashion_mnist.load(
+                data_dir, download=download, progress=progress
+            )
+            info["source"] = [str(p) for p in found.paths()]
+            info["sha256"] = found.sha256()
+            info["classes_named"] = list(fashion_mnist.CLASS_NAMES)
+        elif name.lower().endswith(".npz") or Path(name).exists():
             (x, y), (xt, yt) = load_npz(name)
             info["source"] = str(Path(name).resolve())
-            info["sha256"] = sha256_of(name)
+            info["sha256"] = {str(Path(name).resolve()): sha256_of(name)}
         else:
             raise LabError(
                 f"unknown dataset {name!r}; known datasets: {', '.join(KNOWN_DATASETS)}, "

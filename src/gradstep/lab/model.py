@@ -29,8 +29,10 @@ def build_mlp(
     activation: str,
     dropout: float,
     seed: int,
+    kernel_initializer: str = "glorot_uniform",
 ) -> Any:
-    """``Dense(h, activation)`` (+ ``Dropout``) per hidden size, then a softmax ``Dense``.
+    """``Dense(h, activation)`` (+ ``Dropout``) per hidden size, then a softmax ``Dense``;
+    every ``Dense`` gets ``kernel_initializer`` and zero biases.
 
     The model gets its own random generator seeded with ``seed`` (initial weights and
     dropout masks), so two models built with the same arguments draw the same numbers."""
@@ -39,13 +41,14 @@ def build_mlp(
         model = sequential(seed=seed)
     else:  # pragma: no cover - older model API without per-model seeds
         model = sequential()
-    shape = {"input_shape": (input_dim,)}
+    shape: dict[str, Any] = {"input_shape": (input_dim,)}
+    init = {"kernel_initializer": kernel_initializer, "bias_initializer": "zeros"}
     for units in hidden:
-        model.add(dense(units, activation=activation, **shape))
+        model.add(dense(units, activation=activation, **init, **shape))
         shape = {}
         if dropout:
             model.add(dropout_layer(dropout))
-    model.add(dense(num_classes, activation="softmax", **shape))
+    model.add(dense(num_classes, activation="softmax", **init, **shape))
     return model
 
 
@@ -55,10 +58,14 @@ def describe_mlp(
     hidden: Sequence[int],
     activation: str,
     dropout: float,
+    kernel_initializer: str = "glorot_uniform",
 ) -> str:
     """``"64-64(relu)-10(softmax)"`` style summary, with dropout when used."""
     sizes = "-".join(str(n) for n in (input_dim, *hidden, num_classes))
     extra = (
         f", dropout {dropout:g} after each hidden layer" if dropout and hidden else ""
     )
-    return f"Dense MLP {sizes}, {activation} hidden, softmax output{extra}"
+    init = (
+        f", {kernel_initializer} init" if kernel_initializer != "glorot_uniform" else ""
+    )
+    return f"Dense MLP {sizes}, {activation} hidden, softmax output{init}{extra}"

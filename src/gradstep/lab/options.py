@@ -27,8 +27,15 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+MAX_CONFIG_BYTES = 1 << 20
+"""The largest config file read."""
+
+MAX_INT = 2**53
+"""The largest integer an option takes (any count beyond it is a typo or an attack)."""
+
+
 def to_int(name: str, value: Any, low: int = 1) -> int:
-    """An integer >= ``low``, from an int or its text."""
+    """An integer in [``low``, 2**53], from an int or its text."""
     try:
         if isinstance(value, bool) or isinstance(value, float):
             raise ValueError
@@ -39,6 +46,11 @@ def to_int(name: str, value: Any, low: int = 1) -> int:
         ) from None
     if number < low:
         raise LabError(f"{_flag(name)} must be an integer >= {low}, got {number}")
+    if number > MAX_INT:
+        raise LabError(
+            f"{_flag(name)} must be an integer <= 2**53, got a {len(str(number))}-digit "
+            "number"
+        )
     return number
 
 
@@ -51,6 +63,11 @@ def to_float(
         if isinstance(value, bool):
             raise ValueError
         number = float(value)
+    except OverflowError:
+        raise LabError(
+            f"{_flag(name)} must be a number in {interval}, got an integer too large "
+            "for a float"
+        ) from None
     except (TypeError, ValueError):
         raise LabError(
             f"{_flag(name)} must be a number in {interval}, got {value!r}"
@@ -88,7 +105,7 @@ def to_pair(name: str, value: Any) -> tuple[float, float]:
     items = _items(value)
     try:
         pair = tuple(float(item) for item in items)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         pair = ()
     if len(pair) != 2 or not all(math.isfinite(v) for v in pair):
         raise LabError(f"{_flag(name)} must be two numbers X,Y, got {value!r}")
@@ -114,6 +131,11 @@ def load_config(path: str | os.PathLike[str], allowed: Iterable[str]) -> dict[st
     underscores) to values; ``LabError`` for unreadable files or unknown keys."""
     path = Path(path)
     try:
+        if path.is_file() and path.stat().st_size > MAX_CONFIG_BYTES:
+            raise LabError(
+                f"config file {path} is larger than {MAX_CONFIG_BYTES} bytes; a config "
+                "file holds a few options"
+            )
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise LabError(
@@ -131,15 +153,15 @@ def load_config(path: str | os.PathLike[str], allowed: Iterable[str]) -> dict[st
             ) from None
         try:
             data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise LabError(
-                f"config file {path} is not valid YAML: {exc}".replace("\n", " ")
-            ) from None
+        except (yaml.YAMLError, ValueError, RecursionError, MemoryError) as exc:
+            detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+            raise LabError(f"config file {path} is not valid YAML: {detail}") from None
     else:
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise LabError(f"config file {path} is not valid JSON: {exc}") from None
+        except (ValueError, RecursionError, MemoryError) as exc:
+            detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+            raise LabError(f"config file {path} is not valid JSON: {detail}") from None
     if not isinstance(data, Mapping):
         raise LabError(
             f"config file {path} must hold a mapping of option names to values"

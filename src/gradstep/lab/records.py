@@ -34,7 +34,10 @@ __all__ = [
 ]
 
 METRICS = ("loss", "acc", "val_loss", "val_acc")
-CSV_COLUMNS = ("optimizer", "seed", "epoch", *METRICS, "seconds")
+CSV_COLUMNS = ("optimizer", "seed", "epoch", *METRICS, "seconds", "lr")
+OLD_CSV_COLUMNS = CSV_COLUMNS[:-1]  # before the learning-rate column
+MAX_FILE_BYTES = 1 << 28
+"""The largest record or metrics file ``gradstep plot`` reads."""
 RECORD_NAME = "record.json"
 METRICS_NAME = "metrics.csv"
 FIGURE_NAME = "compare.png"
@@ -47,7 +50,9 @@ RECORD_VERSION = 1
 class EpochRow:
     """One epoch of one optimizer with one seed: the History values Keras reports (loss,
     acc: running means over the epoch's batches; val_*: on the test split afterwards) and
-    the wall-clock seconds the epoch took."""
+    the wall-clock seconds the epoch took (training and test evaluation; one-off warm-up
+    such as kernel compilation is excluded and recorded separately), and the learning
+    rate the epoch ran with."""
 
     optimizer: str
     seed: int
@@ -57,6 +62,7 @@ class EpochRow:
     val_loss: float
     val_acc: float
     seconds: float
+    lr: float = math.nan
 
 
 def write_csv(path: str | os.PathLike[str], rows: list[EpochRow]) -> None:
@@ -67,7 +73,7 @@ def write_csv(path: str | os.PathLike[str], rows: list[EpochRow]) -> None:
     for row in rows:
         writer.writerow(
             [row.optimizer, row.seed, row.epoch]
-            + [repr(float(getattr(row, key))) for key in (*METRICS, "seconds")]
+            + [repr(float(getattr(row, key))) for key in (*METRICS, "seconds", "lr")]
         )
     write_text_atomic(path, buffer.getvalue())
 
@@ -75,28 +81,49 @@ def write_csv(path: str | os.PathLike[str], rows: list[EpochRow]) -> None:
 def read_csv(path: str | os.PathLike[str]) -> list[EpochRow]:
     """The rows of a ``metrics.csv``; ``LabError`` naming the line when malformed."""
     path = Path(path)
+    text = _read_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return _parse_csv(path, text)
+    except csv.Error as exc:
+        raise LabError(f"{path} is not a valid CSV file ({exc})") from None
+
+
+def _read_text(path: Path) -> str:
+    """A small UTF-8 text file's contents; ``LabError`` naming it otherwise."""
+    try:
+        if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
+            raise LabError(
+                f"{path} is larger than {MAX_FILE_BYTES} bytes; not a lab file"
+            )
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LabError(f"{path} not found: is this a gradstep run folder?") from None
     except OSError as exc:
         raise LabError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise LabError(f"{path} is not UTF-8 text; the file is damaged") from None
+
+
+def _parse_csv(path: Path, text: str) -> list[EpochRow]:
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
-    if header is None or tuple(header) != CSV_COLUMNS:
+    columns = tuple(header or ())
+    if columns not in (CSV_COLUMNS, OLD_CSV_COLUMNS):
         raise LabError(
             f"{path} is not a gradstep metrics file (expected columns {CSV_COLUMNS})"
         )
     rows = []
     for line, values in enumerate(reader, start=2):
-        if len(values) != len(CSV_COLUMNS):
-            raise LabError(f"{path}, line {line}: expected {len(CSV_COLUMNS)} fields")
+        if len(values) != len(columns):
+            raise LabError(f"{path}, line {line}: expected {len(columns)} fields")
         try:
             rows.append(
                 EpochRow(
                     values[0], int(values[1]), int(values[2]), *map(float, values[3:])
                 )
             )
-        except ValueError as exc:
-            raise LabError(f"{path}, line {line}: {exc}") from None
+        except (ValueError, OverflowError) as exc:
+            raise LabError(f"{path}, line {line}: {exc}"[:300]) from None
     return rows
 
 
@@ -121,14 +148,12 @@ def write_json(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
 def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A record written by ``write_json``; ``LabError`` if missing or not one."""
     path = Path(path)
+    text = _read_text(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LabError(f"{path} not found: is this a gradstep run folder?") from None
-    except OSError as exc:
-        raise LabError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise LabError(f"{path} is not valid JSON ({exc})") from None
+        data = json.loads(text)
+    except (ValueError, RecursionError, MemoryError) as exc:
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise LabError(f"{path} is not valid JSON ({detail})") from None
     if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT:
         raise LabError(f"{path} is not a gradstep lab record")
     if data.get("version") != RECORD_VERSION:

@@ -18,6 +18,7 @@ from typing import Any
 from .. import optimizers
 from ..optimizers import Optimizer
 from ._errors import LabError
+from .schedules import Schedule, parse_schedule
 
 __all__ = [
     "OptimizerSpec",
@@ -37,6 +38,7 @@ class OptimizerSpec:
     label: str
     name: str
     settings: dict[str, Any] = field(default_factory=dict)
+    schedule: Schedule | None = None
 
     def build(self, engine: str | None = None) -> Optimizer:
         """A fresh optimizer (checked already by ``make_spec``); ``engine`` as the
@@ -75,6 +77,28 @@ def accepted_keys(cls: type[Optimizer]) -> list[str]:
     return keys + [k for k in _EXTRA_KEYS if k not in keys]
 
 
+def check_number(name: str, key: str, value: Any) -> Any:
+    """``value`` unless it is a number no float can hold (``10**400``) or not finite;
+    ``LabError`` naming the optimizer and the setting then."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    try:
+        finite = math.isfinite(float(value))
+    except OverflowError:
+        finite = False
+    if not finite:
+        shown = (
+            str(value)
+            if len(str(value)) < 30
+            else f"{str(value)[:12]}...(a huge number)"
+        )
+        raise LabError(
+            f"optimizer {name!r}: setting {key!r} must be a finite number that fits in a "
+            f"float, got {shown}"
+        )
+    return value
+
+
 def parse_value(name: str, key: str, text: str) -> Any:
     """A setting's value: a number, a boolean or None; ``LabError`` otherwise."""
     lowered = text.strip().lower()
@@ -92,11 +116,7 @@ def parse_value(name: str, key: str, text: str) -> Any:
                 f"optimizer {name!r}: setting {key!r} has value {text!r}, which is not a "
                 "number, true/false or none"
             ) from None
-    if isinstance(number, float) and not math.isfinite(number):
-        raise LabError(
-            f"optimizer {name!r}: setting {key!r} must be finite, got {text!r}"
-        )
-    return number
+    return check_number(name, key, number)
 
 
 def make_spec(
@@ -109,6 +129,17 @@ def make_spec(
     name = name.strip()
     cls = _optimizer_class(name)
     allowed = accepted_keys(cls)
+    settings = dict(settings)
+    schedule = settings.pop("schedule", None)
+    if schedule is not None and not isinstance(schedule, Schedule):
+        if not isinstance(schedule, str):
+            raise LabError(
+                f"optimizer {name!r}: setting 'schedule' must be text such as "
+                f"'exponential(0.98)', got {schedule!r}"
+            )
+        schedule = parse_schedule(schedule)
+    for key, value in settings.items():
+        check_number(name, key, value)
     for key in settings:
         if key not in allowed:
             raise LabError(
@@ -124,7 +155,11 @@ def make_spec(
     if label is None:
         shown = ",".join(f"{k}={_show(v)}" for k, v in settings.items())
         label = f"{name.lower()}({shown})" if shown else name.lower()
-    return OptimizerSpec(label=label, name=name.lower(), settings=dict(settings))
+        if schedule is not None:
+            label += f" {schedule.text()}"
+    return OptimizerSpec(
+        label=label, name=name.lower(), settings=settings, schedule=schedule
+    )
 
 
 def _show(value: Any) -> str:
@@ -135,7 +170,7 @@ def parse_spec(text: str) -> OptimizerSpec:
     """One spec such as ``"adam"`` or ``"adam:lr=3e-4,amsgrad=true"``."""
     name, _, rest = text.partition(":")
     settings: dict[str, Any] = {}
-    for item in filter(None, (part.strip() for part in rest.split(","))):
+    for item in filter(None, (part.strip() for part in split_top(rest))):
         key, eq, value = item.partition("=")
         key = key.strip()
         if not eq or not key or not value.strip():
@@ -147,14 +182,32 @@ def parse_spec(text: str) -> OptimizerSpec:
             raise LabError(
                 f"optimizer {name.strip()!r}: setting {key!r} is given twice"
             )
-        settings[key] = parse_value(name.strip(), key, value)
+        if key == "schedule":
+            settings[key] = parse_schedule(value)
+        else:
+            settings[key] = parse_value(name.strip(), key, value)
     return make_spec(name, settings)
+
+
+def split_top(text: str) -> list[str]:
+    """``text`` split at the commas outside parentheses: ``"a,s=step(0.5,10)"`` gives
+    ``["a", "s=step(0.5,10)"]``."""
+    parts, depth, current = [], 0, []
+    for char in text:
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        depth += (char == "(") - (char == ")")
+        current.append(char)
+    parts.append("".join(current))
+    return parts
 
 
 def split_specs(text: str) -> list[str]:
     """Split ``"rmsprop,adam:lr=1e-3,beta_1=0.8,adamax"`` into one string per optimizer."""
     specs: list[str] = []
-    for item in (part.strip() for part in text.split(",")):
+    for item in (part.strip() for part in split_top(text)):
         if not item:
             continue
         if "=" in item and ":" not in item:

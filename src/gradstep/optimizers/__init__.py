@@ -18,6 +18,7 @@ from .adam import Adam
 from .adamax import Adamax
 from .nadam import Nadam
 from .native import TorchOptimizer
+from .native_optax import OptaxOptimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
@@ -41,6 +42,7 @@ __all__ = [
     "Adamax",
     "Nadam",
     "TorchOptimizer",
+    "OptaxOptimizer",
     "sgd",
     "rmsprop",
     "adagrad",

@@ -1,0 +1,253 @@
+"""``OptaxOptimizer``: an optax transformation training NumPy weights.
+
+As ``TorchOptimizer`` wraps a torch.optim optimizer, this wraps any
+``optax.GradientTransformation`` (``optax.adamw(1e-3)``, a ``gradstep.jax`` one, a chain)
+so it can be passed wherever a gradstep optimizer goes (``model.compile(optimizer=...)``).
+Each step copies the NumPy parameters and gradients to JAX, runs one jitted
+``update`` + ``apply_updates`` and writes the new parameters back into the NumPy arrays.
+jax and optax are imported when an ``OptaxOptimizer`` is constructed, never by
+``import gradstep``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..kernels.clip import Clipping, squared_norms
+from ._checks import Binding
+from ._hyper import check_clip, check_number
+
+__all__ = ["OptaxOptimizer"]
+
+_LR_NAMES = ("lr", "learning_rate")
+
+
+class OptaxOptimizer:
+    """An ``optax.GradientTransformation`` behind gradstep's optimizer interface.
+
+    Args:
+        transformation: any ``optax.GradientTransformation``. Its state is created at
+            the first ``apply_gradients`` (or ``build``) for the given arrays.
+        clipnorm, clipvalue: Keras's gradient clipping (global norm, then values), done on
+            the NumPy gradients before the optax step. None or 0: off.
+
+    ``iterations`` counts the ``apply_gradients`` calls. ``lr`` (read and set, so LR
+    callbacks work) exists where the transformation keeps an injected learning rate in
+    its state: ``optax.inject_hyperparams(optax.adamw)(learning_rate=1e-3)`` or any
+    ``gradstep.jax`` transformation; elsewhere it raises ``AttributeError``. Setting it
+    never recompiles the step. ``get_weights``/``set_weights`` hold ``iterations`` and
+    then the state's leaves in pytree order (after one step or ``build``).
+    ``get_config`` raises ``NotImplementedError``: a transformation is a pair of
+    functions, which no config can rebuild. float64 parameters need
+    ``jax.config.update("jax_enable_x64", True)``; JAX would silently make them float32.
+
+    Example:
+        >>> import numpy as np, optax
+        >>> from gradstep.optimizers import OptaxOptimizer
+        >>> w = np.array([1.0, -1.0], dtype=np.float32)
+        >>> opt = OptaxOptimizer(optax.sgd(0.1))
+        >>> opt.apply_gradients([(np.array([0.5, -2.0], dtype=np.float32), w)])
+        >>> w
+        array([ 0.95, -0.8 ], dtype=float32)
+    """
+
+    def __init__(
+        self,
+        transformation: Any,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+    ) -> None:
+        import optax
+
+        if not isinstance(transformation, optax.GradientTransformation):
+            raise TypeError(
+                "OptaxOptimizer expects an optax.GradientTransformation (e.g. "
+                f"optax.adamw(1e-3)), got {type(transformation).__name__}"
+            )
+        self.transformation = transformation
+        self.clipnorm = check_clip("clipnorm", clipnorm)
+        self.clipvalue = check_clip("clipvalue", clipvalue)
+        self.iterations = 0
+        self.state: Any = None
+        self._pending_lr: float | None = None
+        self._probe: Any = None
+        self._binding = Binding(remember_grads=False)
+        self._step: Any = None
+
+    # ---- the learning rate ---------------------------------------------------------
+    @property
+    def lr(self) -> float:
+        """The injected learning rate in the transformation's state."""
+        if self._pending_lr is not None:
+            return self._pending_lr
+        holder, key = self._lr_holder(self._state_or_probe())
+        return float(holder[key])
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        value = check_number("lr", value)
+        if self.state is None:
+            self._lr_holder(self._state_or_probe())  # raises when there is none
+            self._pending_lr = value
+            return
+        self._set_lr(value)
+
+    def _set_lr(self, value: float) -> None:
+        import jax.numpy as jnp
+
+        for holder in _hyperparam_dicts(self.state):
+            for key in _LR_NAMES:
+                if key in holder:
+                    old = holder[key]
+                    holder[key] = jnp.asarray(value, dtype=jnp.result_type(old))
+
+    def _state_or_probe(self) -> Any:
+        if self.state is not None:
+            return self.state
+        if self._probe is None:
+            import jax.numpy as jnp
+
+            try:
+                self._probe = self.transformation.init([jnp.zeros(1, jnp.float32)])
+            except Exception:  # noqa: BLE001 - a transformation for other pytrees
+                self._probe = ()
+        return self._probe
+
+    def _lr_holder(self, state: Any) -> tuple[dict[str, Any], str]:
+        for holder in _hyperparam_dicts(state):
+            for key in _LR_NAMES:
+                if key in holder:
+                    return holder, key
+        raise AttributeError(
+            "this optax transformation has no injected learning rate in its state; "
+            "build it with optax.inject_hyperparams(...)(learning_rate=...) or use a "
+            "gradstep.jax transformation to read and set lr"
+        )
+
+    # ---- the step ------------------------------------------------------------------
+    def build(self, params: Sequence[np.ndarray]) -> None:
+        """Create the transformation's state for ``params`` now (``apply_gradients``
+        does it on its first call)."""
+        checked = self._binding.build(params)
+        if checked is not None:
+            self._bind(checked)
+
+    def _bind(self, params: list[np.ndarray]) -> None:
+        import jax
+        import jax.numpy as jnp
+        import optax
+
+        if any(p.dtype == np.float64 for p in params) and not jax.config.read(
+            "jax_enable_x64"
+        ):
+            raise TypeError(
+                "OptaxOptimizer got float64 parameters but JAX computes in float32 "
+                'unless jax.config.update("jax_enable_x64", True) is set first; '
+                "enable it or use float32 weights"
+            )
+        self.state = self.transformation.init([jnp.asarray(p) for p in params])
+        tx = self.transformation
+
+        def step(p: Any, state: Any, g: Any) -> tuple[Any, Any]:
+            updates, state = tx.update(g, state, p)
+            return optax.apply_updates(p, updates), state
+
+        self._step = jax.jit(step)
+        self._binding.bind(params)
+        if self._pending_lr is not None:
+            self._set_lr(self._pending_lr)
+            self._pending_lr = None
+
+    def apply_gradients(
+        self, grads_and_params: Iterable[tuple[Any, np.ndarray]]
+    ) -> None:
+        """One optax step over every (gradient, parameter) pair; the NumPy parameters
+        change in place. Malformed pairs raise before anything changes."""
+        import jax.numpy as jnp
+
+        grads, params = self._binding.pairs(grads_and_params)
+        if self._binding.params is None:
+            self._bind(params)
+        clipping = Clipping.of(self.clipnorm, self.clipvalue)
+        grads = clipping.apply(grads, clipping.scale(lambda: squared_norms(grads)))
+        new_params, self.state = self._step(
+            [jnp.asarray(p) for p in params],
+            self.state,
+            [jnp.asarray(g) for g in grads],
+        )
+        for p, new in zip(params, new_params):
+            np.copyto(p, np.asarray(new), casting="same_kind")
+        self._binding.stepped(params, grads)
+        self.iterations += 1
+
+    # ---- configs and weights -------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """Always ``NotImplementedError``: a transformation is functions, not a config."""
+        raise NotImplementedError(
+            "cannot serialize OptaxOptimizer: an optax GradientTransformation is a pair "
+            "of functions that no config can rebuild; save the model with "
+            "include_optimizer=False and keep the state with get_weights()"
+        )
+
+    def get_weights(self) -> list[np.ndarray]:
+        """``iterations`` (0-d int64), then the state's leaves in pytree order, as NumPy
+        copies; empty before the first step or ``build``."""
+        import jax
+
+        if self.state is None:
+            return []
+        leaves = jax.tree_util.tree_leaves(self.state)
+        return [np.array(self.iterations, dtype=np.int64)] + [
+            np.array(leaf) for leaf in leaves
+        ]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Restore ``get_weights()``'s output (after one step or ``build``); every
+        length, shape and dtype kind is checked before anything is assigned."""
+        import jax
+        import jax.numpy as jnp
+
+        if self.state is None:
+            raise ValueError(
+                "set_weights needs the transformation's state: call build(params) or "
+                "apply_gradients once first"
+            )
+        leaves, treedef = jax.tree_util.tree_flatten(self.state)
+        weights = [np.asarray(w) for w in weights]
+        if len(weights) != len(leaves) + 1:
+            raise ValueError(
+                f"Length of the specified weight list ({len(weights)}) does not match the "
+                f"number of weights of the optimizer ({len(leaves) + 1})"
+            )
+        iterations = weights[0]
+        if iterations.shape != () or iterations < 0 or iterations != int(iterations):
+            raise ValueError(f"iterations must be an integer >= 0, got {iterations!r}")
+        new_leaves = []
+        for i, (old, new) in enumerate(zip(leaves, weights[1:])):
+            old_dtype = np.dtype(jnp.result_type(old))
+            if tuple(np.shape(old)) != new.shape or old_dtype.kind != new.dtype.kind:
+                raise ValueError(
+                    f"optimizer weight {i + 1} has shape {new.shape} and dtype "
+                    f"{new.dtype}; expected {tuple(np.shape(old))} and {old_dtype}"
+                )
+            new_leaves.append(jnp.asarray(new, dtype=old_dtype))
+        self.iterations = int(iterations)
+        self.state = jax.tree_util.tree_unflatten(treedef, new_leaves)
+
+    def __repr__(self) -> str:
+        return f"OptaxOptimizer({self.transformation!r})"
+
+
+def _hyperparam_dicts(state: Any) -> list[dict[str, Any]]:
+    """The ``hyperparams`` dicts inside ``state`` (optax.inject_hyperparams's states
+    and gradstep.jax's ``KerasState``), outermost first."""
+    import jax
+
+    def holds(x: Any) -> bool:
+        return isinstance(getattr(x, "hyperparams", None), dict)
+
+    nodes = jax.tree_util.tree_leaves(state, is_leaf=holds)
+    return [node.hyperparams for node in nodes if holds(node)]

@@ -170,7 +170,7 @@ def test_add_param_group_fills_defaults_and_counts_from_zero():
             fresh.step()
     group = opt.param_groups[1]
     assert (
-        group["beta_2"] == 0.99
+        group["betas"] == (0.9, 0.99)
         and group["epsilon"] == 1e-7
         and group["iterations"] == 2
     )

@@ -41,7 +41,11 @@ class Adadelta(Optimizer):
 
     Args:
         lr: learning rate, float >= 0 (``learning_rate`` is an alias). Default 1.0.
-        rho: decay of the running averages, float >= 0. Default 0.95.
+        rho: decay of the running averages, float in [0, 1): 0 keeps no history
+            (the latest squared gradient alone); 1 is refused: no gradient would ever
+            enter the average, which stays 0 (steps divided by epsilon alone; with
+            epsilon=0, NaN on the first step).
+            Default 0.95.
         epsilon: fuzz factor, float >= 0; None means ``backend.epsilon()`` (1e-7).
         decay: time-based learning-rate decay, float >= 0. Default 0.
         clipnorm, clipvalue: see ``Optimizer``.
@@ -63,7 +67,7 @@ class Adadelta(Optimizer):
 
     config_keys = ("lr", "rho", "decay", "epsilon")
     keras224_omits = ("iterations",)
-    rho = Hyperparameter()
+    rho = Hyperparameter(high=1.0)
     epsilon = Hyperparameter()
 
     def __init__(

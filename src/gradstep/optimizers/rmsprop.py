@@ -36,7 +36,11 @@ class RMSprop(Optimizer):
 
     Args:
         lr: learning rate, float >= 0 (``learning_rate`` is an alias). Default 0.001.
-        rho: decay of the running average, float >= 0. Default 0.9.
+        rho: decay of the running average, float in [0, 1): 0 keeps no history
+            (the latest squared gradient alone); 1 is refused: no gradient would ever
+            enter the average, which stays 0 (steps divided by epsilon alone; with
+            epsilon=0, NaN on the first step).
+            Default 0.9.
         epsilon: fuzz factor, float >= 0; None means ``backend.epsilon()`` (1e-7).
         decay: time-based learning-rate decay, float >= 0. Default 0.
         clipnorm, clipvalue: see ``Optimizer``.
@@ -60,7 +64,7 @@ class RMSprop(Optimizer):
 
     config_keys = ("lr", "rho", "decay", "epsilon")
     keras224_omits = ("iterations",)
-    rho = Hyperparameter()
+    rho = Hyperparameter(high=1.0)
     epsilon = Hyperparameter()
 
     def __init__(

@@ -6,16 +6,22 @@ per-element rule; this class supplies the torch.optim contract.
 
 Where things live:
 
-- ``param_groups``: the NumPy class's hyperparameters (``config_keys``: ``lr``, ``decay``,
-  ``beta_1``, ..., with Keras names), plus the group's step counter ``iterations`` (int)
-  and the NumPy class's host scalars (Nadam's ``m_schedule``, float). They are part of
-  ``state_dict()`` and checked and restored by ``load_state_dict()``. Each group counts
-  its own steps; every ``step()`` advances every group, as Keras's ``iterations`` counts
-  every update, so a group whose parameters have no gradient in a step still ages its
-  learning-rate decay. A group added later starts at 0.
-- ``state[p]``: one tensor per slot name (see ``_state`` for the flat layout).
-- On the optimizer, not per group: ``clipnorm``, ``clipvalue`` (one global norm over all
-  groups, as Keras computes it) and ``clipnorm_group`` (see ``_distributed``).
+- ``param_groups`` (and ``defaults``): the NumPy class's hyperparameters (``config_keys``:
+  ``lr``, ``decay``, ... with Keras names, except that Adam, Adamax and Nadam hold
+  ``beta_1``/``beta_2`` as torch's ``betas`` pair, so lr schedulers can cycle it; see
+  ``_arguments``), ``clipnorm`` and ``clipvalue`` (the same in every group: one global
+  norm over all groups, as Keras computes it; ``opt.clipnorm = x`` sets every group),
+  plus the group's step counter ``iterations`` (int) and the NumPy class's host scalars
+  (Nadam's ``m_schedule``, float). They are part of ``state_dict()`` and checked
+  (``_checkpoint``) and restored by ``load_state_dict()``, clipping included (adopted, as
+  every other hyperparameter). Each group counts its own steps; every ``step()`` advances
+  every group, as Keras's ``iterations`` counts every update, so a group whose
+  parameters have no gradient in a step still ages its learning-rate decay. A group
+  added later starts at 0.
+- ``state[p]``: one tensor per slot name (see ``_state`` for the flat layout), and
+  ``"step"``: the group's ``iterations`` as a 0-dim CPU float tensor, one tensor shared by
+  the group's parameters (for tools that read torch's ``state[p]["step"]``).
+- On the optimizer only: ``clipnorm_group`` (see ``_distributed``) and the engine.
 """
 
 from __future__ import annotations
@@ -30,14 +36,23 @@ from .._threading import share_openmp_with_torch
 from ..kernels import select_engine
 from ..kernels.clip import Clipping
 from ..optimizers import Optimizer as KerasOptimizer
-from ..optimizers._hyper import check_flag
+from ..optimizers._hyper import check_clip, check_flag
 from . import _state
+from ._arguments import (
+    BETAS,
+    check_tensor_lr,
+    has_betas,
+    keras_hyperparameters,
+    normalize,
+)
+from ._checkpoint import checked_state_dict
 from ._distributed import check_group
 from ._step import Stepper
 
 __all__ = ["KerasTorchOptimizer", "torch_optimizer"]
 
 _ENGINE_NAMES = ("reference", "fused", "torch", None)
+_CLIP_KEYS = ("clipnorm", "clipvalue")
 
 
 class KerasTorchOptimizer(torch.optim.Optimizer):
@@ -46,8 +61,11 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
     Args:
         params: tensors or param-group dicts, as for any torch.optim optimizer.
         *args, **hyperparameters: the NumPy class's arguments (``lr``/``learning_rate``,
-            ``decay``, ``epsilon=None``, ...), validated by it; they become the defaults
-            of every param group.
+            ``decay``, ``epsilon=None``, ...), validated by it, or torch's names for
+            them (``betas``, ``eps``, ``alpha``, ``momentum_decay``; ``weight_decay``,
+            ``foreach``, ``fused``, ``maximize``, ``capturable`` and ``differentiable``
+            only when off: see ``_arguments``); they become the defaults of every param
+            group. ``lr`` may be a 1-element tensor, kept as given.
         clipnorm: clip all gradients of the optimizer (all groups) by their global norm.
         clipvalue: then clip every element to [-clipvalue, clipvalue].
         clipnorm_group: ``None`` (the gradients of this optimizer are all there is, also
@@ -88,21 +106,32 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
                 f"Unknown engine: {engine!r}; expected 'reference', 'fused', 'torch' or "
                 "None"
             )
+        hyper = dict(hyperparameters)
+        normalize(self.keras_class, hyper)
+        check_tensor_lr(hyper.get("lr"))
+        keras_hyper = {
+            k: v.item() if isinstance(v, torch.Tensor) else v for k, v in hyper.items()
+        }
+        if BETAS in keras_hyper:
+            keras_hyper["beta_1"], keras_hyper["beta_2"] = keras_hyper.pop(BETAS)
         keras = self.keras_class(
             *args,
             clipnorm=clipnorm,
             clipvalue=clipvalue,
             engine=None if engine == "torch" else engine,
-            **hyperparameters,
+            **keras_hyper,
         )
-        self.clipnorm = keras.clipnorm
-        self.clipvalue = keras.clipvalue
         self._clipnorm_group_arg = clipnorm_group
         share_openmp_with_torch()  # kernels between torch ops: on torch's own workers
         self._stepper = self._new_stepper(
             engine, check_flag("flatten_params", flatten_params)
         )
         defaults = {key: getattr(keras, key) for key in self.keras_class.config_keys}
+        if isinstance(hyper.get("lr"), torch.Tensor):
+            defaults["lr"] = hyper["lr"]  # as torch keeps it: no recompiles
+        if has_betas(self.keras_class):
+            defaults[BETAS] = (defaults.pop("beta_1"), defaults.pop("beta_2"))
+        defaults.update(clipnorm=keras.clipnorm, clipvalue=keras.clipvalue)
         super().__init__(params, defaults)
 
     def _new_stepper(self, engine: str | None, flatten_params: bool) -> Stepper:
@@ -124,28 +153,59 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
 
     # ---- hyperparameters -----------------------------------------------------------
     def keras_for(self, group: Mapping[str, Any], index: int) -> KerasOptimizer:
-        """A NumPy optimizer with ``group``'s hyperparameters, which validates them and
-        computes the coefficients; ``ValueError`` names the group and the value."""
-        hyper = {}
-        for key in self.keras_class.config_keys:
-            if key not in group:
-                raise ValueError(
-                    f"param group {index} has no {key!r}; {type(self).__name__} groups "
-                    f"hold {', '.join(self.keras_class.config_keys)}"
-                )
-            value = group[key]
-            if isinstance(value, torch.Tensor) and value.numel() == 1:
-                value = value.item()
-            hyper[key] = value
+        """A NumPy optimizer with ``group``'s hyperparameters (and clipping), which
+        validates them and computes the coefficients; ``ValueError`` names the group and
+        the value."""
+        where = f"param group {index}: "
+        hyper = keras_hyperparameters(self.keras_class, group, where)
+        clip = {k: group[k] for k in _CLIP_KEYS if k in group}
         try:
-            return self.keras_class(**hyper, engine="reference")
+            return self.keras_class(**hyper, **clip, engine="reference")
         except (TypeError, ValueError) as error:
-            raise ValueError(f"param group {index}: {error}") from None
+            raise ValueError(f"{where}{error}") from None
+
+    @property
+    def clipnorm(self) -> float | None:
+        """Clip all gradients of the optimizer by their global norm (every group)."""
+        return self._clip_setting("clipnorm")
+
+    @clipnorm.setter
+    def clipnorm(self, value: float | None) -> None:
+        self._set_clip("clipnorm", value)
+
+    @property
+    def clipvalue(self) -> float | None:
+        """Then clip every gradient element to [-clipvalue, clipvalue] (every group)."""
+        return self._clip_setting("clipvalue")
+
+    @clipvalue.setter
+    def clipvalue(self, value: float | None) -> None:
+        self._set_clip("clipvalue", value)
+
+    def _clip_setting(self, key: str) -> Any:
+        """The groups' common ``key``; ``ValueError`` when groups disagree."""
+        groups = getattr(self, "param_groups", None) or [self.defaults]
+        first = groups[0].get(key)
+        for index, group in enumerate(groups[1:], 1):
+            if group.get(key) != first:
+                raise ValueError(
+                    f"param group {index} has {key}={group.get(key)!r} and group 0 "
+                    f"{first!r}; clipping is one global setting: set opt.{key}"
+                )
+        return first
+
+    def _set_clip(self, key: str, value: Any) -> None:
+        check_clip(key, value)
+        self.defaults[key] = value
+        for group in self.param_groups:
+            group[key] = value
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group; its hyperparameters default to the constructor's. Duplicated
-        parameters, parameters on several devices, non-float parameters and invalid
-        hyperparameters raise before anything is added."""
+        parameters, non-float parameters and invalid hyperparameters raise before
+        anything is added; torch's names are accepted (``_arguments``). A group may span
+        devices: each device's tensors are updated by their own path, clipnorm stays
+        global."""
         if not isinstance(param_group, dict):
             raise TypeError(
                 f"param_group must be a dict, got {type(param_group).__name__}"
@@ -155,17 +215,31 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
             params = [params]
         elif params is not None and not isinstance(params, set):
             params = list(params)
-        if isinstance(params, list):
-            param_group["params"] = params
-            self._check_group_params(params, len(self.param_groups))
         index = len(self.param_groups)
-        hyper = {**self.defaults, **param_group}
+        where = f"param group {index}: "
+        candidate = dict(param_group)
+        normalize(self.keras_class, candidate, where, self.defaults.get(BETAS))
+        for key in _CLIP_KEYS:
+            if key in candidate and self.param_groups:
+                if candidate[key] != self._clip_setting(key):
+                    raise ValueError(
+                        f"{where}{key}={candidate[key]!r} differs from the optimizer's "
+                        f"{self._clip_setting(key)!r}; clipping is one global setting "
+                        f"(set opt.{key})"
+                    )
+        if isinstance(params, list):
+            candidate["params"] = params
+            self._check_group_params(params, index)
+        hyper = {**self.defaults, **candidate}
+        check_tensor_lr(hyper.get("lr"), where)
         if hyper.get("epsilon", 0.0) is None:
-            param_group["epsilon"] = self.keras_for(
+            candidate["epsilon"] = self.keras_for(
                 {**hyper, "epsilon": None}, index
             ).epsilon
         else:
             self.keras_for(hyper, index)
+        param_group.clear()  # torch's own add_param_group fills in the caller's dict
+        param_group.update(candidate)
         super().add_param_group(param_group)
         if self._stepper.flatten_params:
             _state.flatten_parameters(param_group["params"], self._stepper.torch_ops)
@@ -177,7 +251,6 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
     def _check_group_params(params: list[Any], index: int) -> None:
         tensors = [p[1] if isinstance(p, tuple) and len(p) == 2 else p for p in params]
         seen: dict[int, int] = {}
-        devices = set()
         for i, p in enumerate(tensors):
             if not isinstance(p, torch.Tensor):
                 continue  # torch's own check names the type
@@ -192,12 +265,6 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
                     f"param group {index}: parameter {i} has dtype {p.dtype}; parameters "
                     "must be floating point"
                 )
-            devices.add(p.device)
-        if len(devices) > 1:
-            raise ValueError(
-                f"param group {index} has parameters on {sorted(map(str, devices))}; put "
-                "all parameters of a group on one device (or use one group per device)"
-            )
 
     # ---- the step ------------------------------------------------------------------
     @torch.no_grad()
@@ -212,12 +279,14 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         self._stepper.step(self.param_groups, self.state, self.keras_for, clipping)
         return loss
 
+    # torch.compile: the step runs compiled NumPy/numba kernels on host memory, which
+    # dynamo cannot trace; it is called as one opaque function (no graph break warnings)
+    step = torch._disable_dynamo(step)  # type: ignore[assignment]
+
     # ---- state ---------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state.update(
-            clipnorm=self.clipnorm,
-            clipvalue=self.clipvalue,
             _clipnorm_group_arg=self._clipnorm_group_arg,
             _engine_name=self.engine,
             _flatten_params=self._stepper.flatten_params,
@@ -232,62 +301,47 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         super().__setstate__(state)
         self._stepper = self._new_stepper(engine, flatten_params)
 
+    @torch._disable_dynamo
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore ``state_dict()``'s output: checks every group's hyperparameters and
-        counter and every slot's shape first, then loads as torch does (state cast to
-        each parameter's device and dtype; float32 for float16/bfloat16 parameters)."""
-        saved_groups = state_dict["param_groups"]
-        if len(saved_groups) != len(self.param_groups):
-            raise ValueError(
-                "loaded state dict has a different number of parameter groups"
-            )
-        owners: dict[Any, tuple[torch.Tensor, tuple[str, ...]]] = {}
-        for index, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
-            names = self.keras_for(saved, index).slot_names()
-            iterations = saved.get("iterations")
-            if (
-                isinstance(iterations, bool)
-                or not isinstance(iterations, int)
-                or iterations < 0
-            ):
-                raise ValueError(
-                    f"param group {index} of the state dict has iterations={iterations!r}; "
-                    f"expected an int >= 0 (was it saved by {type(self).__name__}?)"
-                )
-            if len(saved["params"]) != len(group["params"]):
-                raise ValueError(
-                    "loaded state dict contains a parameter group that doesn't match the "
-                    "size of optimizer's group"
-                )
-            for key, p in zip(saved["params"], group["params"]):
-                owners[key] = (p, names)
-        for key, slots in state_dict["state"].items():
-            if key not in owners:
-                continue
-            p, names = owners[key]
-            for name in names:
-                value = slots.get(name) if isinstance(slots, Mapping) else None
-                if not isinstance(value, torch.Tensor) or value.shape != p.shape:
-                    shape = (
-                        None if value is None else tuple(getattr(value, "shape", ()))
-                    )
-                    raise ValueError(
-                        f"state of parameter {key} has {name}={shape}; expected a tensor "
-                        f"of shape {tuple(p.shape)}"
-                    )
-        super().load_state_dict(state_dict)
-        for key, slots in state_dict["state"].items():
-            if key in owners and owners[key][0].dtype != _state.state_dtype(
-                owners[key][0]
-            ):
-                p = owners[key][0]
-                for name in owners[key][1]:
-                    self.state[p][name] = slots[name].to(
-                        device=p.device, dtype=_state.state_dtype(p)
-                    )
+        """Restore ``state_dict()``'s output as torch does: the registered pre-hooks run
+        first (they may migrate the dict), then everything is checked (``_checkpoint``:
+        hyperparameters, clipping, counters, host scalars, slot shapes and dtypes,
+        ``step``) before anything is assigned; then the state is cast to each
+        parameter's device and dtype (float32 for float16/bfloat16 parameters) and the
+        post-hooks run."""
+        state_dict = dict(state_dict) if isinstance(state_dict, Mapping) else state_dict
+        for pre_hook in list(self._optimizer_load_state_dict_pre_hooks.values()):
+            result = pre_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        checked = checked_state_dict(
+            state_dict,
+            self.param_groups,
+            self.keras_class,
+            self.keras_for,
+            _state.state_dtype,
+        )
+        hooks = self._optimizer_load_state_dict_pre_hooks
+        self._optimizer_load_state_dict_pre_hooks = type(hooks)()  # ran already
+        try:
+            super().load_state_dict(checked)
+        finally:
+            hooks.update(self._optimizer_load_state_dict_pre_hooks)
+            self._optimizer_load_state_dict_pre_hooks = hooks
         for group in self.param_groups:
+            for p in group["params"]:
+                slots = self.state.get(p)
+                if slots is None:
+                    continue
+                slots.pop("step", None)
+                if p.dtype != _state.state_dtype(p):
+                    for name, value in slots.items():
+                        slots[name] = value.to(
+                            device=p.device, dtype=_state.state_dtype(p)
+                        )
             _state.flatten_state(self.state, group["params"], self._stepper.torch_ops)
         self._stepper.reset()
+        self._stepper.share_counters(self.param_groups, self.state)
 
 
 _CLASSES: dict[type[KerasOptimizer], type[KerasTorchOptimizer]] = {}

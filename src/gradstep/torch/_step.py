@@ -26,6 +26,7 @@ from ..kernels import Engine
 from ..kernels.clip import Clipping, total
 from ..kernels.flat import contiguous_span
 from . import _state
+from ._checkpoint import check_iterations, check_scalar
 from ._distributed import (
     LOCAL,
     is_dtensor,
@@ -124,6 +125,34 @@ class Stepper:
         self.bucket_views: dict[Any, _BucketViews] = {}
         # the groups' steady records and the state snapshot they hold for
         self.steady: tuple[list[Steady], Any] | None = None
+        # id(group) -> (group, its state[p]["step"] tensor, shared by its parameters)
+        self.counters: dict[int, tuple[dict[str, Any], torch.Tensor]] = {}
+
+    def counter(self, group: dict[str, Any]) -> torch.Tensor:
+        """The 0-dim CPU float32 tensor that mirrors ``group["iterations"]`` as
+        ``state[p]["step"]`` for every parameter of the group (as torch's optimizers
+        keep it; one tensor per group, so a step updates it once)."""
+        entry = self.counters.get(id(group))
+        if entry is None or entry[0] is not group:
+            value = float(group.get("iterations", 0))
+            entry = (group, torch.tensor(value, dtype=torch.float32))
+            self.counters[id(group)] = entry
+        return entry[1]
+
+    def share_counters(self, groups: list[dict[str, Any]], state: Any) -> None:
+        """Put each group's counter in the state of its parameters that have one."""
+        for group in groups:
+            counter = self.counter(group)
+            for p in group["params"]:
+                slots = state.get(p)
+                if slots:
+                    slots["step"] = counter
+
+    def _advance(self, plans: list[_Plan]) -> None:
+        for plan in plans:
+            plan.group["iterations"] = plan.t
+            plan.group.update(plan.next_scalars)
+            self.counter(plan.group).fill_(float(plan.t))
 
     @property
     def steady_possible(self) -> bool:
@@ -145,6 +174,9 @@ class Stepper:
         plans = [self._plan(keras_for, i, group) for i, group in enumerate(groups)]
         for plan in plans:
             _state.allocate(state, plan.params, plan.names, self.torch_ops)
+            counter = self.counter(plan.group)
+            for p in plan.params:
+                state[p]["step"] = counter
 
         buckets: list[tuple[_Plan, _Bucket]] = []
         others: list[tuple[_Plan, torch.Tensor, torch.Tensor]] = []
@@ -199,7 +231,7 @@ class Stepper:
             )
         for plan, p, g in others:
             _torch_update(state, plan, p, g, scale, clipping.value)
-        _advance(plans)
+        self._advance(plans)
         self.steady = None
         if not dtensors and not others and self.steady_possible:
             self._record_steady(state, plans, clipping)
@@ -266,7 +298,7 @@ class Stepper:
         for plan, record, table in zip(plans, records, tables):
             if record.step is not None:
                 record.step(plan.coefficients, table, scale, clipping.value)
-        _advance(plans)
+        self._advance(plans)
         return True
 
     # ---- the general path ----------------------------------------------------------
@@ -279,16 +311,12 @@ class Stepper:
     def _with_grads(
         self, index: int, group: dict[str, Any]
     ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """The group's parameters that have a gradient, and those gradients (checked)."""
-        params, grads, device = [], [], None
+        """The group's parameters that have a gradient, and those gradients (checked).
+        A group may span devices: the CPU float32/float64 tensors go to the engine,
+        the others to torch operations on their own device, and clipnorm's norm covers
+        all of them."""
+        params, grads = [], []
         for i, p in enumerate(group["params"]):
-            if device is None:
-                device = p.device
-            elif p.device != device:
-                raise ValueError(
-                    f"param group {index} has parameters on {device} and on {p.device} "
-                    f"(parameter {i}); put all parameters of a group on one device"
-                )
             g = p.grad
             if g is None:
                 continue
@@ -399,26 +427,15 @@ def _scaled(grads: list[np.ndarray], scale: float) -> list[np.ndarray]:
     return scaled
 
 
-def _advance(plans: list[_Plan]) -> None:
-    for plan in plans:
-        plan.group["iterations"] = plan.t
-        plan.group.update(plan.next_scalars)
-
-
 def _schedule(keras_for: KerasFor, index: int, group: dict[str, Any]) -> _Plan:
     """The group's step number, coefficients and next host scalars (checked)."""
     keras = keras_for(group, index)
-    iterations = group.get("iterations", 0)
-    if (
-        isinstance(iterations, bool)
-        or not isinstance(iterations, int)
-        or iterations < 0
-    ):
-        raise ValueError(
-            f"param group {index}: 'iterations' must be an int >= 0, got {iterations!r}"
-        )
-    t = iterations + 1
-    scalars = {k: float(group.get(k, v)) for k, v in keras.scalar_state.items()}
+    where = f"param group {index}: "
+    t = check_iterations(group.get("iterations", 0), where) + 1
+    scalars = {
+        k: check_scalar(k, group.get(k, v), where)
+        for k, v in keras.scalar_state.items()
+    }
     coefficients, next_scalars = keras.step_coefficients(t, scalars)
     return _Plan(
         group=group,

@@ -1,0 +1,232 @@
+"""torch.optim's argument names for gradstep.torch optimizers, and the torch-only flags.
+
+``normalize(keras_class, arguments, where)`` turns a constructor's keyword arguments, or a
+param-group dict, into the names a param group holds:
+
+- ``eps`` -> ``epsilon``, ``alpha`` -> ``rho`` (RMSprop), ``momentum_decay`` ->
+  ``schedule_decay`` (Nadam), ``learning_rate`` -> ``lr``: the same quantity under
+  torch's (or Keras 2.3's) name. Giving both forms with different values is an error.
+- ``beta_1``/``beta_2`` -> ``betas`` for the optimizers that have both (Adam, Adamax,
+  Nadam): the group holds the pair under torch's name only, so lr schedulers that cycle
+  ``group["betas"][0]`` (``OneCycleLR``, ``CyclicLR``) change what the next step uses
+  and there is one source of truth. ``KerasTorchOptimizer.keras_for`` reads it back.
+- ``initial_accumulator_value`` (Adagrad): Keras 2.2's accumulators start at zero, so
+  only 0 means the same thing.
+- ``weight_decay``, ``foreach``, ``fused``, ``maximize``, ``capturable``,
+  ``differentiable``: accepted when off (``False``/``None``/0) and dropped; any other value
+  raises ``ValueError`` saying what gradstep does instead.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+__all__ = [
+    "BETAS",
+    "check_tensor_lr",
+    "group_keys",
+    "has_betas",
+    "keras_hyperparameters",
+    "normalize",
+    "split_betas",
+]
+
+BETAS = "betas"
+# torch (or Keras 2.3) name -> Keras 2.2 name, where both mean the same quantity
+_ALIASES = {
+    "eps": "epsilon",
+    "alpha": "rho",
+    "momentum_decay": "schedule_decay",
+    "learning_rate": "lr",
+}
+_OFF_ONLY = {
+    "weight_decay": (
+        "Keras 2.2's optimizers have no weight decay; add an L2 term to the loss "
+        "(or use torch.optim.AdamW)"
+    ),
+    "foreach": "gradstep picks its own kernels; choose them with engine=",
+    "fused": "gradstep's CPU steps are fused numba kernels already; use engine='fused'",
+    "maximize": "gradstep minimizes; negate the loss instead",
+    "capturable": "gradstep keeps its step counter on the host (param_groups)",
+    "differentiable": "gradstep's step runs under torch.no_grad()",
+}
+
+
+def has_betas(keras_class: type) -> bool:
+    """Whether the optimizer's groups hold ``betas`` instead of ``beta_1``/``beta_2``."""
+    keys = keras_class.config_keys
+    return "beta_1" in keys and "beta_2" in keys
+
+
+def group_keys(keras_class: type) -> tuple[str, ...]:
+    """The hyperparameter names a param group of ``keras_class`` holds."""
+    keys = keras_class.config_keys
+    if not has_betas(keras_class):
+        return tuple(keys)
+    out = [k for k in keys if k != "beta_2"]
+    return tuple(BETAS if k == "beta_1" else k for k in out)
+
+
+def split_betas(value: Any, where: str) -> tuple[Any, Any]:
+    """``(beta_1, beta_2)`` from a ``betas`` value, or ``ValueError``."""
+    if isinstance(value, torch.Tensor) and value.numel() == 2:
+        value = value.tolist()
+    if isinstance(value, (str, bytes, Mapping)):
+        value = None
+    try:
+        beta_1, beta_2 = value
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{where}betas must be a pair (beta_1, beta_2), got {value!r}"
+        ) from None
+    return _scalar(beta_1), _scalar(beta_2)
+
+
+def check_tensor_lr(value: Any, where: str = "") -> None:
+    """torch's rule: a tensor lr must have one element."""
+    if isinstance(value, torch.Tensor) and value.numel() != 1:
+        raise ValueError(f"{where}Tensor lr must be 1-element")
+
+
+def normalize(
+    keras_class: type,
+    arguments: dict[str, Any],
+    where: str = "",
+    betas: tuple[Any, Any] | None = None,
+) -> None:
+    """Rewrite ``arguments`` (in place) to a group's names; ``where`` prefixes messages
+    ("param group 1: "); ``betas``: the pair a lone ``beta_1`` or ``beta_2`` completes
+    (the NumPy class's defaults when None). Raises ``ValueError`` before changing
+    anything."""
+    updates: dict[str, Any] = {}
+    drop: list[str] = []
+    keys = keras_class.config_keys
+    for name, explanation in _OFF_ONLY.items():
+        if name in arguments:
+            value = arguments[name]
+            if value is not None and (isinstance(value, torch.Tensor) or value != 0):
+                raise ValueError(
+                    f"{where}{name}={value!r} is not supported: {explanation}; pass "
+                    f"{name}=None or False (or leave it out)"
+                )
+            drop.append(name)
+    if "initial_accumulator_value" in arguments:
+        value = arguments["initial_accumulator_value"]
+        if "accumulator" not in _slot_names(keras_class) or not _is_zero(value):
+            raise ValueError(
+                f"{where}initial_accumulator_value={value!r} is not supported: Keras "
+                "2.2's accumulators start at 0; pass 0 (or leave it out)"
+            )
+        drop.append("initial_accumulator_value")
+    for torch_name, keras_name in _ALIASES.items():
+        if torch_name not in arguments:
+            continue
+        if keras_name not in keys:
+            raise ValueError(
+                f"{where}{keras_class.__name__} has no {torch_name!r} (it would be "
+                f"{keras_name!r}); its hyperparameters are {', '.join(keys)}"
+            )
+        value = arguments[torch_name]
+        if keras_name in arguments and not _same(arguments[keras_name], value):
+            raise ValueError(
+                f"{where}{torch_name}={value!r} and {keras_name}="
+                f"{arguments[keras_name]!r} are one setting; give one of them"
+            )
+        updates[keras_name] = value
+        drop.append(torch_name)
+    if has_betas(keras_class):
+        pair = _betas_of(arguments, where, betas or _default_betas(keras_class))
+        if pair is not None:
+            updates[BETAS] = pair
+        drop.extend(k for k in ("beta_1", "beta_2") if k in arguments)
+    elif BETAS in arguments:
+        raise ValueError(
+            f"{where}{keras_class.__name__} has no 'betas'; its hyperparameters are "
+            f"{', '.join(keys)}"
+        )
+    for name in drop:
+        arguments.pop(name, None)
+    arguments.update(updates)
+
+
+def keras_hyperparameters(
+    keras_class: type, group: Mapping[str, Any], where: str
+) -> dict[str, Any]:
+    """The NumPy class's keyword arguments from a param group (``betas`` split,
+    1-element tensors read as numbers); ``ValueError`` for a missing key, a multi-element
+    tensor lr, or a stray ``beta_1``/``beta_2`` that disagrees with ``betas``."""
+    hyper: dict[str, Any] = {}
+    for key in group_keys(keras_class):
+        if key not in group:
+            raise ValueError(
+                f"{where}the group has no {key!r}; {keras_class.__name__} groups hold "
+                f"{', '.join(group_keys(keras_class))}"
+            )
+        value = group[key]
+        if key == BETAS:
+            hyper["beta_1"], hyper["beta_2"] = split_betas(value, where)
+            for name in ("beta_1", "beta_2"):
+                if name in group and not _same(group[name], hyper[name]):
+                    raise ValueError(
+                        f"{where}{name}={group[name]!r} disagrees with betas="
+                        f"{value!r}; the group holds the pair as betas: set that"
+                    )
+            continue
+        if key == "lr":
+            check_tensor_lr(value, where)
+        hyper[key] = _scalar(value)
+    return hyper
+
+
+def _default_betas(keras_class: type) -> tuple[Any, Any]:
+    parameters = inspect.signature(keras_class.__init__).parameters
+    return (parameters["beta_1"].default, parameters["beta_2"].default)
+
+
+def _betas_of(
+    arguments: Mapping[str, Any], where: str, fallback: tuple[Any, Any]
+) -> tuple[Any, Any] | None:
+    """The ``betas`` pair given by ``betas`` and/or ``beta_1``/``beta_2`` (None when
+    neither is given; ``fallback`` completes a lone one); both forms must agree."""
+    given = {k: arguments[k] for k in ("beta_1", "beta_2") if k in arguments}
+    if BETAS not in arguments:
+        if not given:
+            return None
+        return (given.get("beta_1", fallback[0]), given.get("beta_2", fallback[1]))
+    pair = split_betas(arguments[BETAS], where)
+    for index, name in enumerate(("beta_1", "beta_2")):
+        if name in given and not _same(given[name], pair[index]):
+            raise ValueError(
+                f"{where}betas={arguments[BETAS]!r} and {name}={given[name]!r} are one "
+                "setting; give one of them"
+            )
+    return pair
+
+
+def _slot_names(keras_class: type) -> tuple[str, ...]:
+    return keras_class(engine="reference").slot_names()
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    return value
+
+
+def _is_zero(value: Any) -> bool:
+    value = _scalar(value)
+    return not isinstance(value, (bool, str)) and _same(value, 0.0)
+
+
+def _same(a: Any, b: Any) -> bool:
+    a, b = _scalar(a), _scalar(b)
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError, RuntimeError):
+        return False

@@ -11,6 +11,7 @@ import pkgutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import gradstep.optimizers
@@ -133,3 +134,31 @@ def test_a_registered_user_optimizer_gets_a_torch_class():
         assert gtorch.RegistryProbeSGD is gtorch.torch_optimizer(cls)
     finally:
         optimizers._registry.OPTIMIZERS._items.pop("registry_probe_sgd")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_has_a_jax_transformation(name):
+    gjax = pytest.importorskip("gradstep.jax")
+    optax = pytest.importorskip("optax")
+    make = getattr(gjax, name, None)
+    assert make is not None, f"gradstep.jax has no transformation for {name!r}"
+    tx = make()
+    assert isinstance(tx, optax.GradientTransformation)
+    assert tx.init([np.zeros(1, np.float32)]).tag[0] == name
+    assert name in gjax.__all__
+
+
+def test_a_registered_user_optimizer_gets_a_jax_transformation():
+    gjax = pytest.importorskip("gradstep.jax")
+    cls = type("RegistryProbeJaxSGD", (optimizers.SGD,), {"__module__": __name__})
+    optimizers.register("registry_probe_jax_sgd")(cls)
+    try:
+        tx = gjax.registry_probe_jax_sgd(lr=0.5)
+        state = tx.init([np.ones(2, np.float32)])
+        updates, _ = tx.update(
+            [np.ones(2, np.float32)], state, [np.ones(2, np.float32)]
+        )
+        assert np.allclose(np.asarray(updates[0]), -0.5)
+        assert "registry_probe_jax_sgd" in dir(gjax)
+    finally:
+        optimizers._registry.OPTIMIZERS._items.pop("registry_probe_jax_sgd")

@@ -180,7 +180,6 @@ class OptaxOptimizer:
         )
         for p, new in zip(params, new_params):
             np.copyto(p, np.asarray(new), casting="same_kind")
-        self._binding.stepped(params, grads)
         self.iterations += 1
 
     # ---- configs and weights -------------------------------------------------------

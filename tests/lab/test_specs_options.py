@@ -160,5 +160,5 @@ def test_yaml_without_pyyaml_says_what_to_install(tmp_path, monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_yaml)
     (tmp_path / "c.yml").write_text("epochs: 2\n")
-    with pytest.raises(LabError, match="needs PyYAML \\(pip install pyyaml\\)"):
+    with pytest.raises(LabError, match=r'needs PyYAML \(pip install -e "\.\[lab\]"'):
         load_config(tmp_path / "c.yml", {"epochs": 1})

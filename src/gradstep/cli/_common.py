@@ -15,9 +15,14 @@ __all__ = ["merged_options", "versions"]
 def merged_options(
     args: argparse.Namespace, defaults: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Built-in defaults, then the ``--config`` file, then options given on the command
-    line (only those present in ``args``)."""
+    """Built-in defaults, then the ``--preset``, then the ``--config`` file, then options
+    given on the command line (only those present in ``args``)."""
     options = dict(defaults)
+    preset = getattr(args, "preset", None)
+    if preset:
+        from ..lab.preset import load_preset
+
+        options.update(load_preset(preset, defaults))
     config_path = getattr(args, "config", None)
     if config_path:
         options.update(load_config(config_path, defaults))

@@ -26,6 +26,7 @@ COMPARE_DEFAULTS: dict[str, object] = {
     "batch_size": 32,
     "hidden": [64],
     "activation": "relu",
+    "kernel_initializer": "glorot_uniform",
     "dropout": 0.0,
     "seeds": [0],
     "target_acc": 0.95,
@@ -33,7 +34,9 @@ COMPARE_DEFAULTS: dict[str, object] = {
     "limit_test": None,
     "dtype": "float32",
     "engine": "reference",
-    "out": None,  # None: gradstep-runs/compare-<dataset>
+    "tune": None,  # "lr": pick each optimizer's lr on held-out training data first
+    "tune_epochs": None,  # None: min(epochs, 10)
+    "out": None,  # None: gradstep-runs/compare-<dataset>, numbered if it exists
     "force": False,
     "quiet": False,
 }
@@ -89,23 +92,31 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     _optimizer_option(p)
     add = p.add_argument
     add(
+        "--preset",
+        metavar="NAME",
+        help="start from a shipped set of options: tutorial (the optimizer tutorial's "
+        "784-50-10 network, batch 6000, 100 epochs, lr 0.01, five optimizers); "
+        "--config and command-line options override it",
+    )
+    add(
         "--dataset",
         default=SUPPRESS,
-        help="digits (default), mnist, or a .npz file "
+        help="digits (default), mnist, fashion-mnist, or a .npz file "
         "with x_train, y_train, x_test, y_test",
     )
     add(
         "--data-dir",
         default=SUPPRESS,
         metavar="DIR",
-        help="folder holding mnist.npz or "
-        "the four MNIST IDX files (default: ~/.keras/datasets, then gradstep's cache)",
+        help="folder holding mnist.npz or the four IDX files (default for mnist: "
+        "~/.keras/datasets, then gradstep's cache; for fashion-mnist: "
+        "~/.keras/datasets/fashion-mnist, /usr/share/datasets/fashion-mnist, the cache)",
     )
     add(
         "--download",
         action="store_true",
         default=SUPPRESS,
-        help="fetch mnist.npz if it is not found, verifying its sha256",
+        help="fetch the data set if it is not found, verifying its sha256",
     )
     add(
         "--download-url",
@@ -125,6 +136,12 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
         help="hidden layer sizes (default 64); 0 or empty for none",
     )
     add("--activation", default=SUPPRESS, help="hidden activation (default relu)")
+    add(
+        "--kernel-initializer",
+        default=SUPPRESS,
+        metavar="NAME",
+        help="initializer of every Dense kernel (default glorot_uniform; biases are zero)",
+    )
     add(
         "--dropout",
         default=SUPPRESS,
@@ -167,10 +184,24 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
         "compile); the results are the same with every engine, only speed differs",
     )
     add(
+        "--tune",
+        default=SUPPRESS,
+        choices=("lr",),
+        help="first pick each optimizer's learning rate from a log-spaced grid on "
+        "held-out training data, then compare with the chosen rates",
+    )
+    add(
+        "--tune-epochs",
+        default=SUPPRESS,
+        metavar="N",
+        help="epochs per --tune trial (default: --epochs, at most 10)",
+    )
+    add(
         "--out",
         default=SUPPRESS,
         metavar="DIR",
-        help="output folder (default gradstep-runs/compare-DATASET)",
+        help="output folder (default gradstep-runs/compare-DATASET, or -2, -3, ... "
+        "when that exists)",
     )
     add(
         "--force",
@@ -206,7 +237,8 @@ def _add_trajectories(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=SUPPRESS,
         metavar="NAME",
-        help="rosenbrock, beale, saddle, quadratic (repeat or separate by "
+        help="rosenbrock, beale, saddle, quadratic, rastrigin, himmelblau (repeat or "
+        "separate by "
         "commas; default: all, or only --expr when given)",
     )
     add(

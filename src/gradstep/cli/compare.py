@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from ..lab.records import (
 from ..lab.report import markdown_report
 from ..lab.specs import default_specs, resolve_specs
 from ..lab.summary import format_table, summarize
+from ..lab.tune import GRID_EXPONENTS, tune_learning_rates
 from ._common import merged_options, versions
 from ._parser import COMPARE_DEFAULTS
 
@@ -53,6 +55,7 @@ def _checked(options: dict[str, Any]) -> dict[str, Any]:
         [] if hidden in (0, "0", "", []) else to_int_list("hidden", hidden, low=1)
     )
     o["activation"] = to_str("activation", o["activation"])
+    o["kernel_initializer"] = to_str("kernel_initializer", o["kernel_initializer"])
     o["dropout"] = to_float("dropout", o["dropout"], 0.0, 1.0, open_high=True)
     o["seeds"] = to_int_list("seeds", o["seeds"])
     if len(set(o["seeds"])) != len(o["seeds"]):
@@ -67,6 +70,16 @@ def _checked(options: dict[str, Any]) -> dict[str, Any]:
         raise LabError(
             f"--engine must be reference, fused or auto, got {o['engine']!r}"
         )
+    if o["engine"] == "fused":
+        _check_numba()
+    if o["tune"] not in (None, "lr"):
+        raise LabError(f"--tune must be lr, got {o['tune']!r}")
+    o["tune_epochs"] = (
+        min(o["epochs"], 10)
+        if o["tune_epochs"] is None
+        else to_int("tune_epochs", o["tune_epochs"])
+    )
+    o["numbered"] = o["out"] is None and not o["force"]
     if o["out"] is None:
         o["out"] = f"gradstep-runs/compare-{Path(o['dataset']).stem}"
     items = o["optimizers"]
@@ -76,9 +89,36 @@ def _checked(options: dict[str, Any]) -> dict[str, Any]:
     return o
 
 
+INSTALL_FAST = 'pip install -e ".[fast]"'
+
+
+def _check_numba() -> None:
+    from ..kernels import numba_available
+
+    if not numba_available():
+        raise LabError(
+            "--engine fused needs numba, which is not installed; install it with "
+            f"{INSTALL_FAST} (from a clone of gradstep) or pip install numba, or use "
+            "--engine reference"
+        )
+
+
+def free_folder(base: str) -> str:
+    """``base`` if nothing is there, else the first free ``base-2``, ``base-3``, ..."""
+    if not Path(base).expanduser().exists():
+        return base
+    number = 2
+    while Path(f"{base}-{number}").expanduser().exists():
+        number += 1
+    return f"{base}-{number}"
+
+
 def run(args: argparse.Namespace, command: str) -> int:
     """Run ``gradstep compare``; returns the exit status."""
     o = _checked(merged_options(args, COMPARE_DEFAULTS))
+    o["preset"] = getattr(args, "preset", None)
+    if o["numbered"]:
+        o["out"] = free_folder(o["out"])
     settings = CompareSettings(
         specs=o["specs"],
         epochs=o["epochs"],
@@ -88,8 +128,10 @@ def run(args: argparse.Namespace, command: str) -> int:
         activation=o["activation"],
         dropout=o["dropout"],
         engine=None if o["engine"] == "auto" else o["engine"],
+        kernel_initializer=o["kernel_initializer"],
     )
     _check_activation(settings.activation)
+    _check_initializer(settings.kernel_initializer)
     out = OutputDir(o["out"], force=o["force"])  # fails before any training
     try:
         data = load_lab_data(
@@ -103,11 +145,25 @@ def run(args: argparse.Namespace, command: str) -> int:
             dtype=o["dtype"],
             progress=None if o["quiet"] else _download_progress(),
         )
+        tuning = None
         total = len(settings.specs) * len(settings.seeds) * settings.epochs
+        if o["tune"] == "lr":
+            total += len(settings.specs) * len(GRID_EXPONENTS) * o["tune_epochs"]
         with Progress(total, enabled=not o["quiet"]) as progress:
-            rows = run_compare(data, settings, progress)
+            if o["tune"] == "lr":
+                specs, tuning = tune_learning_rates(
+                    data, settings, o["tune_epochs"], _row_progress(progress, "tune")
+                )
+                settings = dataclasses.replace(settings, specs=specs)
+            result = run_compare(data, settings, progress)
+        rows = result.rows
         summary = summarize(rows, o["target_acc"])
+        for item in summary:
+            item["warmup_seconds"] = result.warmup_seconds.get(item["optimizer"])
         record = _record(o, settings, data, summary, command)
+        record["training"]["warmup_seconds"] = result.warmup_seconds
+        if tuning is not None:
+            record["tuning"] = tuning
         write_csv(out.path(METRICS_NAME), rows)
         write_json(out.path(RECORD_NAME), record)
         save_figure(compare_figure(rows, _title(record)), out.path(FIGURE_NAME))
@@ -120,6 +176,25 @@ def run(args: argparse.Namespace, command: str) -> int:
     names = ", ".join((FIGURE_NAME, METRICS_NAME, RECORD_NAME, REPORT_NAME))
     print(f"wrote {final}/ ({names})")
     return 0
+
+
+def _row_progress(progress: Progress, what: str):
+    def report(row: Any) -> None:
+        progress.update(
+            f"{what} {row.optimizer} epoch {row.epoch} loss {row.loss:.4g} "
+            f"held-out acc {row.val_acc:.3f}"
+        )
+
+    return report
+
+
+def _check_initializer(name: str) -> None:
+    from .. import initializers
+
+    try:
+        initializers.get(name)
+    except (ValueError, TypeError) as exc:
+        raise LabError(f"--kernel-initializer: {exc}") from None
 
 
 def _check_activation(name: str) -> None:
@@ -181,11 +256,14 @@ def _record(
                 settings.hidden,
                 settings.activation,
                 settings.dropout,
+                settings.kernel_initializer,
             ),
             "input_dim": data.input_dim,
             "hidden": list(settings.hidden),
             "activation": settings.activation,
             "dropout": settings.dropout,
+            "kernel_initializer": settings.kernel_initializer,
+            "bias_initializer": "zeros",
             "output": {"units": data.num_classes, "activation": "softmax"},
             "loss": LOSS,
             "metrics": ["accuracy"],
@@ -198,7 +276,15 @@ def _record(
             "engine": o["engine"],
             "fairness": FAIRNESS,
         },
-        "optimizers": [{"label": s.label, **s.serialized()} for s in settings.specs],
+        "optimizers": [
+            {
+                "label": s.label,
+                **s.serialized(),
+                "schedule": s.schedule.text() if s.schedule else None,
+            }
+            for s in settings.specs
+        ],
+        "preset": o.get("preset"),
         "summary": summary,
         "files": {
             "figure": FIGURE_NAME,

@@ -23,7 +23,8 @@ def load_data() -> Split:
         from sklearn.datasets import load_digits
     except ImportError:
         raise DatasetError(
-            "the digits data set needs scikit-learn: pip install 'gradstep[lab]'"
+            "the digits data set needs scikit-learn: "
+            'pip install -e ".[lab]" (from a clone of gradstep)'
         ) from None
     bunch = load_digits()
     images = np.asarray(bunch.images, dtype=np.float64)

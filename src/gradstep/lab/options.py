@@ -148,8 +148,9 @@ def load_config(path: str | os.PathLike[str], allowed: Iterable[str]) -> dict[st
             import yaml
         except ImportError:
             raise LabError(
-                f"config file {path} is YAML, which needs PyYAML (pip install pyyaml); "
-                "or write it as JSON"
+                f"config file {path} is YAML, which needs PyYAML "
+                '(pip install -e ".[lab]" from a clone of gradstep, or pip install '
+                "pyyaml); or write it as JSON"
             ) from None
         try:
             data = yaml.safe_load(text)

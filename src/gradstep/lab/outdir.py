@@ -2,13 +2,22 @@
 
 Files are written into a hidden staging folder next to the target; ``commit`` renames it
 into place (replacing an earlier run only when ``force`` is set), ``discard`` removes it.
+
+Replacing an earlier run takes two renames (the old folder aside, the new one in place);
+SIGINT and SIGTERM are held back between them, so an interrupt leaves either the earlier
+run or the new one in place, never neither. If the process is killed outright in between,
+the next run for the same folder puts the earlier run back first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -31,6 +40,7 @@ class OutputDir:
     def __init__(self, target: str | os.PathLike[str], force: bool = False) -> None:
         self.target = Path(target).expanduser()
         self.force = force
+        self._recover()
         if self.target.exists() or self.target.is_symlink():
             self._check_replaceable()
         parent = self.target.parent
@@ -47,6 +57,29 @@ class OutputDir:
                 f"cannot write output folder {self.target}: {exc.strerror or exc}"
             ) from None
         self._done = False
+
+    def _set_aside(self) -> list[Path]:
+        pattern = f".{self.target.name}.old-*"
+        parent = self.target.parent
+        if not parent.is_dir():
+            return []
+        return sorted(p for p in parent.glob(pattern) if (p / RECORD_NAME).is_file())
+
+    def _recover(self) -> None:
+        """Undo a replacement cut short by a kill between its two renames."""
+        aside = self._set_aside()
+        if not aside:
+            return
+        if not self.target.exists() and not self.target.is_symlink():
+            os.replace(aside[-1], self.target)
+            print(
+                f"gradstep: restored the earlier run {self.target} from {aside[-1].name}, "
+                "left by an interrupted --force replacement",
+                file=sys.stderr,
+            )
+            aside = aside[:-1]
+        for leftover in aside:
+            shutil.rmtree(leftover, ignore_errors=True)
 
     def _check_replaceable(self) -> None:
         if not self.target.is_dir() or self.target.is_symlink():
@@ -74,14 +107,20 @@ class OutputDir:
             raise RuntimeError("this output folder was already committed or discarded")
         old = None
         try:
-            if self.target.exists():
-                self._check_replaceable()
-                old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
-                os.replace(self.target, old)
-            os.replace(self.staging, self.target)
+            with _signals_held():
+                if self.target.exists():
+                    self._check_replaceable()
+                    old = self.target.with_name(
+                        f".{self.target.name}.old-{os.getpid()}"
+                    )
+                    os.replace(self.target, old)
+                try:
+                    os.replace(self.staging, self.target)
+                except BaseException:
+                    if old is not None and not self.target.exists():
+                        os.replace(old, self.target)
+                    raise
         except OSError as exc:
-            if old is not None and not self.target.exists():
-                os.replace(old, self.target)
             self.discard()
             raise LabError(f"cannot write output folder {self.target}: {exc}") from None
         self._done = True
@@ -107,3 +146,17 @@ class OutputDir:
             self.discard()
         elif not self._done:
             self.commit()
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block ends (where the platform allows it)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -35,7 +35,9 @@ def _matplotlib() -> Any:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise LabError("figures need matplotlib: pip install 'gradstep[lab]'") from None
+        raise LabError(
+            'figures need matplotlib: pip install -e ".[lab]" (from a clone of gradstep)'
+        ) from None
     return matplotlib, Figure, FigureCanvasAgg
 
 
@@ -93,30 +95,49 @@ def group_rows(rows: Sequence[EpochRow]) -> dict[str, dict[int, dict[str, np.nda
 
 
 _PANELS = (
-    ("loss", "train loss", True),
-    ("val_loss", "test loss", True),
-    ("acc", "train accuracy", False),
-    ("val_acc", "test accuracy", False),
+    ("acc", "epoch", "train accuracy", "accuracy", False),
+    ("loss", "epoch", "train cost", "cross-entropy (log scale)", True),
+    ("val_acc", "epoch", "test accuracy", "accuracy", False),
+    ("loss", "seconds", "train cost vs wall-clock", "cross-entropy (log scale)", True),
 )
 
 
+def _series(seeds: dict[int, dict[str, np.ndarray]], key: str, x_key: str):
+    epochs = min(len(s["epoch"]) for s in seeds.values())
+    values = np.stack([s[key][:epochs] for s in seeds.values()])
+    if x_key == "seconds":
+        # Cumulative training time (warm-up excluded), the mean over seeds.
+        x = np.mean([np.cumsum(s["seconds"][:epochs]) for s in seeds.values()], axis=0)
+    else:
+        x = next(iter(seeds.values()))["epoch"][:epochs]
+    return x, values
+
+
 def compare_figure(rows: Sequence[EpochRow], title: str) -> Any:
-    """Loss (log scale) and accuracy per epoch, train and test, one colour per optimizer;
-    with several seeds, the mean line and a band from the lowest to the highest seed."""
+    """The tutorial's layout: train accuracy and train cost per epoch (top), test
+    accuracy per epoch and train cost against cumulative wall-clock seconds, warm-up
+    excluded (bottom); one colour per optimizer. With several seeds, the mean line and a
+    band from the lowest to the highest seed."""
     grouped = group_rows(rows)
-    figure = new_figure(10.0, 7.0)
-    axes = figure.subplots(2, 2, sharex=True)
+    figure = new_figure(11.0, 7.5)
+    axes = figure.subplots(2, 2)
     palette = colours(len(grouped))
-    for (key, name, log), ax in zip(_PANELS, axes.flat):
-        for (label, seeds), colour in zip(grouped.items(), palette):
-            epochs = min(len(s["epoch"]) for s in seeds.values())
-            x = next(iter(seeds.values()))["epoch"][:epochs]
-            values = np.stack([s[key][:epochs] for s in seeds.values()])
+    styles = ("-", "--", "-.", ":")
+    for (key, x_key, name, ylabel, log), ax in zip(_PANELS, axes.flat):
+        for index, ((label, seeds), colour) in enumerate(zip(grouped.items(), palette)):
+            x, values = _series(seeds, key, x_key)
             with np.errstate(invalid="ignore"):
                 mean = values.mean(axis=0)
-            marker = "o" if epochs <= 20 else None
+            marker = "o" if len(x) <= 20 else None
             ax.plot(
-                x, mean, color=colour, marker=marker, markersize=3, lw=1.6, label=label
+                x,
+                mean,
+                color=colour,
+                linestyle=styles[(index // 10) % len(styles)],
+                marker=marker,
+                markersize=3,
+                lw=1.6,
+                label=label,
             )
             if len(seeds) > 1:
                 ax.fill_between(
@@ -124,13 +145,39 @@ def compare_figure(rows: Sequence[EpochRow], title: str) -> Any:
                 )
         if log and _positive(ax):
             ax.set_yscale("log")
+            _readable_log_ticks(ax)
         ax.set_title(name)
-        ax.grid(True, which="both", alpha=0.3)
-    for ax in axes[1]:
-        ax.set_xlabel("epoch")
-    axes[0, 0].legend(fontsize="small")
+        ax.set_ylabel(ylabel)
+        ax.set_xlabel("epoch" if x_key == "epoch" else "seconds of training")
+        if x_key == "epoch":
+            _integer_ticks(ax)
+        ax.grid(True, which="major", alpha=0.3)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    figure.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncols=min(len(labels), 5),
+        fontsize="small",
+        frameon=False,
+    )
     figure.suptitle(title)
     return figure
+
+
+def _integer_ticks(ax: Any) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=2))
+
+
+def _readable_log_ticks(ax: Any) -> None:
+    """Labels at 1, 2 and 5 times powers of ten, written as plain numbers (0.2, 0.5)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=15))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def _positive(ax: Any) -> bool:

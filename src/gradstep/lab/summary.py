@@ -26,8 +26,8 @@ def _stats(values: np.ndarray) -> dict[str, float]:
 def summarize(rows: Sequence[EpochRow], target_acc: float) -> list[dict[str, Any]]:
     """Per optimizer (in run order): final loss/acc/val_loss/val_acc over seeds (mean,
     std, min, max), the first epoch whose test accuracy reaches ``target_acc`` per seed
-    (None if never), and the median seconds per epoch
-    (robust to a slow first epoch)."""
+    (None if never), the median seconds per epoch (robust to a slow epoch) and the mean
+    total over seeds; warm-up is never in these (see ``CompareResult``)."""
     summary = []
     for label, seeds in group_rows(rows).items():
         final = {
@@ -39,6 +39,7 @@ def summarize(rows: Sequence[EpochRow], target_acc: float) -> list[dict[str, Any
             hits = np.flatnonzero(series["val_acc"] >= target_acc)
             reached.append(int(series["epoch"][hits[0]]) if hits.size else None)
         seconds = np.concatenate([s["seconds"] for s in seeds.values()])
+        totals = [float(np.sum(s["seconds"])) for s in seeds.values()]
         summary.append(
             {
                 "optimizer": label,
@@ -47,6 +48,7 @@ def summarize(rows: Sequence[EpochRow], target_acc: float) -> list[dict[str, Any
                 "target_acc": target_acc,
                 "epochs_to_target": reached,
                 "seconds_per_epoch": float(np.median(seconds)),
+                "seconds_total": float(np.mean(totals)),
             }
         )
     return summary
@@ -80,7 +82,11 @@ def _rows(summary: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
         "test acc",
         f"epochs to {target:.0%} test acc",
         "s/epoch",
+        "train s",
     ]
+    warm = any(item.get("warmup_seconds") is not None for item in summary)
+    if warm:
+        header.append("warm-up s")
     body = []
     for item in summary:
         final = item["final"]
@@ -93,9 +99,15 @@ def _rows(summary: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
                 _cell(final["val_acc"], spread, ".4f"),
                 _to_target(item["epochs_to_target"]),
                 f"{item['seconds_per_epoch']:.3f}",
+                f"{item.get('seconds_total', float('nan')):.1f}",
             ]
+            + ([_seconds(item.get("warmup_seconds"))] if warm else [])
         )
     return header, body
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def format_table(summary: list[dict[str, Any]]) -> str:
@@ -118,7 +130,7 @@ def markdown_table(summary: list[dict[str, Any]]) -> str:
     header, body = _rows(summary)
     lines = [
         "| " + " | ".join(header) + " |",
-        "|" + "|".join(["---"] + ["---:"] * 6) + "|",
+        "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
     ]
     lines += ["| " + " | ".join(r) + " |" for r in body]
     return "\n".join(lines)

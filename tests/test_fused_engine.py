@@ -130,7 +130,8 @@ def test_squares_are_each_gradients_own_sum_in_any_layout(dtype):
     groups = engine._tables.groups(
         [p.copy() for p in flat_params], slots, fused._COMPILED
     )
-    assert engine._grouped_squares(grads, groups) == want
+    tables = engine._tables.grads(grads)
+    assert engine._grouped_squares(grads, groups, tables) == want
     half = [g.astype(np.float16) for g in grads]
     assert engine.squares(half) == reference.ReferenceEngine().squares(half)
 

@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "gradstep.backend",
             "gradstep._registry",
             "gradstep._io",
+            "gradstep._npz",
             "gradstep._seeding",
             "gradstep._progress",
             "gradstep._threading",

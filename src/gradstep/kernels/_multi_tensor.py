@@ -96,7 +96,7 @@ class Tables:
         self._slots: list[tuple[np.ndarray, ...]] | None = None
         self._groups: list[Group] = []
         self._grads: list[np.ndarray] | None = None
-        self._grad_tables: list[tuple[np.ndarray, list[np.ndarray]]] = []
+        self._grad_tables: list[tuple[np.ndarray, list[tuple[int, np.ndarray]]]] = []
 
     def groups(
         self,
@@ -131,16 +131,27 @@ class Tables:
         self._grads = None
         return self._groups
 
-    def grads(self, grads: Sequence[np.ndarray], index: int) -> np.ndarray:
-        """The address table of group ``index``'s gradients (C-contiguous copies are
-        made, and kept with the table, for the others)."""
-        if not same_items(grads, self._grads):
+    def grads(self, grads: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The address table of each group's gradients, for one step. C-contiguous
+        copies are made, and kept with the tables, for the gradients that are not
+        C-contiguous of the group's dtype; while the same gradient arrays come back they
+        are refilled at each call, since the arrays may hold new values."""
+        if same_items(grads, self._grads):
+            for _, copies in self._grad_tables:
+                for i, copy in copies:
+                    np.copyto(copy, grads[i], casting="unsafe")
+        else:
             tables = []
             for group in self._groups:
                 arrays = [
                     np.ascontiguousarray(grads[i], dtype=group.dtype)
                     for i in group.indices
                 ]
-                tables.append((_addresses(arrays), arrays))
+                copies = [
+                    (i, array)
+                    for i, array in zip(group.indices, arrays)
+                    if array is not grads[i]
+                ]
+                tables.append((_addresses(arrays), copies))
             self._grads, self._grad_tables = list(grads), tables
-        return self._grad_tables[index][0]
+        return [table for table, _ in self._grad_tables]

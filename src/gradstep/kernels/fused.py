@@ -135,9 +135,10 @@ def _typed(coefficients: NamedTuple, dtype: np.dtype) -> NamedTuple:
 
 
 class _Layout:
-    """The one-buffer span of the last arrays seen, so that a step over the same views
-    (the usual case) costs one identity check per array instead of a layout scan. Only
-    arrays that are views of one buffer are remembered: they keep nothing else alive."""
+    """The one-buffer span (or None) of the last arrays seen, so that a step over the
+    same arrays (the usual case) costs one identity check per array instead of a layout
+    scan. The caller keeps the arrays' layout as it was (``optimizers._checks`` checks
+    shape, strides and dtype before every step)."""
 
     def __init__(self) -> None:
         self.arrays: list[np.ndarray] | None = None
@@ -148,7 +149,7 @@ class _Layout:
         if same_items(arrays, self.arrays):
             return self.span
         self.span = contiguous_span(arrays)
-        self.arrays = list(arrays) if self.span is not None else None
+        self.arrays = list(arrays)
         self._table = None
         return self.span
 
@@ -219,9 +220,10 @@ class FusedEngine:
                 _run(kernel, p, g, s, typed, scale, clipvalue)
                 return
         groups = self._tables.groups(params, slots, _COMPILED)
-        scale = clipping.scale(lambda: self._grouped_squares(grads, groups))
+        tables = self._tables.grads(grads)
+        scale = clipping.scale(lambda: self._grouped_squares(grads, groups, tables))
         done = self._multi_tensor_step(
-            rule, coefficients, groups, grads, slots, scale, clipvalue, clip
+            rule, coefficients, groups, tables, slots, scale, clipvalue, clip
         )
         if len(done) == len(params):
             return
@@ -268,13 +270,15 @@ class FusedEngine:
         return result
 
     def _grouped_squares(
-        self, grads: Sequence[np.ndarray], groups: list[Group]
+        self,
+        grads: Sequence[np.ndarray],
+        groups: list[Group],
+        tables: list[np.ndarray],
     ) -> list[float]:
-        """``squares(grads)``, reading the grouped tensors through their address
-        tables (the step needs those anyway)."""
+        """``squares(grads)``, reading the grouped tensors through their gradient
+        address ``tables`` (the step needs those anyway)."""
         result: list[float | None] = [None] * len(grads)
-        for index, group in enumerate(groups):
-            table = self._tables.grads(grads, index)
+        for group, table in zip(groups, tables):
             sums = _tensor_squares(group.like, table, group.chunks)
             for i, value in zip(group.indices, sums):
                 result[i] = value
@@ -288,16 +292,17 @@ class FusedEngine:
         rule: Callable[..., tuple[Any, ...]],
         coefficients: NamedTuple,
         groups: list[Group],
-        grads: Sequence[np.ndarray],
+        tables: list[np.ndarray],
         slots: Sequence[tuple[np.ndarray, ...]],
         scale: float,
         clipvalue: float,
         clip: bool,
     ) -> set[int]:
-        """The grouped tensors, one kernel call per dtype; the indices done."""
+        """The grouped tensors, one kernel call per dtype (gradients at the addresses
+        of ``tables``); the indices done."""
         done: set[int] = set()
         count = len(slots[0]) if slots else 0
-        for index, group in enumerate(groups):
+        for group, addresses in zip(groups, tables):
             typed = _typed(coefficients, group.dtype)
             parallel = group.size >= SERIAL_BELOW
             kernel = _kernel(
@@ -305,7 +310,6 @@ class FusedEngine:
             )
             if kernel is None:
                 continue
-            addresses = self._tables.grads(grads, index)
             step = AddressedStep(kernel, group, clip)
             step(coefficients, addresses, scale, clipvalue)
             done.update(group.indices)

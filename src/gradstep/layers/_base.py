@@ -47,7 +47,9 @@ class Rngs(NamedTuple):
 class Layer:
     """Base class of all layers.
 
-    Subclasses implement ``build_weights`` (return ``{name: initial array}``),
+    Subclasses implement ``build_weights`` (return ``{name: initial array}``) and
+    ``weight_shapes`` (the shapes it will return, known without allocating anything:
+    ``load_model`` checks a file's arrays against them before building the model),
     ``compute_output_shape``, ``forward`` and ``backward``, and extend ``get_config``.
     """
 
@@ -85,6 +87,13 @@ class Layer:
         self.input_shape = tuple(input_shape)
         self.output_shape = self.compute_output_shape(self.input_shape)
         initial = self.build_weights(self.input_shape, rngs)
+        declared = self.weight_shapes(self.input_shape)
+        built = {name: np.shape(value) for name, value in initial.items()}
+        if declared is not None and built != declared:
+            raise ValueError(
+                f"layer {self.name}: build_weights made weights {built} but "
+                f"weight_shapes declares {declared}"
+            )
         self.weight_names = list(initial)
         self.weights = [np.asarray(v, dtype=self.dtype) for v in initial.values()]
         self.grads = [np.zeros_like(w) for w in self.weights]
@@ -95,6 +104,16 @@ class Layer:
         self, input_shape: tuple[int | None, ...], rngs: Rngs
     ) -> dict[str, np.ndarray]:
         return {}
+
+    def weight_shapes(
+        self, input_shape: tuple[int | None, ...]
+    ) -> dict[str, tuple[int, ...]] | None:
+        """The shapes of the weights ``build_weights`` makes for ``input_shape``, in
+        order, without making them; None when a layer does not say (one that defines
+        ``build_weights`` only)."""
+        if type(self).build_weights is Layer.build_weights:
+            return {}
+        return None
 
     def compute_output_shape(
         self, input_shape: tuple[int | None, ...]

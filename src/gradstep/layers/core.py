@@ -72,6 +72,12 @@ class Dense(Layer):
             )
         return (*input_shape[:-1], self.units)
 
+    def weight_shapes(self, input_shape):
+        shapes = {"kernel": (input_shape[-1], self.units)}
+        if self.use_bias:
+            shapes["bias"] = (self.units,)
+        return shapes
+
     def build_weights(self, input_shape, rngs: Rngs):
         weights = {
             "kernel": self.kernel_initializer(
@@ -195,6 +201,9 @@ class Dropout(Layer):
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = check_seed(seed)
         self.rng: np.random.Generator | None = None
+
+    def weight_shapes(self, input_shape):
+        return {}
 
     def build_weights(self, input_shape, rngs: Rngs):
         self.rng = rngs.train if self.seed is None else np.random.default_rng(self.seed)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import optimizers as optimizers_module
 from .._io import atomic_file
+from .._npz import NpzArchive
 from .._seeding import generator_state
 
 __all__ = [
@@ -122,26 +123,97 @@ def save_model(
     _write(path, arrays, overwrite)
 
 
+_MEMBER = re.compile(r"(__gradstep__|weight_\d{4}|optimizer_weight_\d{4})\.npy")
+_WHAT = "a gradstep model file (.npz)"
+_REAL_KINDS = "biuf"
+
+
 def read(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The header and every array, read eagerly (so CRC errors surface here)."""
-    with open(path, "rb") as f:
-        try:
-            with np.load(f, allow_pickle=False) as data:
-                arrays = {key: data[key] for key in data.files}
-        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+    """The header and every array of a model file, everything checked before anything
+    is allocated: only the members the header declares (nothing else is inflated),
+    stored uncompressed (as gradstep writes them, so the data bytes are in the file),
+    float weights of the declared shapes, real-valued optimizer weights. Memory used is
+    bounded by the file's size."""
+    with NpzArchive.open(path, ValueError, _WHAT) as archive:
+        names = archive.keys()
+        unknown = [n for n in names if not _MEMBER.fullmatch(n)]
+        if unknown:
             raise ValueError(
-                f"{path} is not a readable gradstep model file (corrupt or truncated?): "
-                f"{exc}"
-            ) from None
-    if HEADER not in arrays:
-        raise ValueError(f"{path} is not a gradstep model file: no {HEADER} header")
+                f"{path}: unknown member {unknown[0]!r} (not read); {_WHAT} holds only "
+                f"{HEADER}, weight_NNNN and optimizer_weight_NNNN arrays"
+            )
+        if f"{HEADER}.npy" not in names:
+            raise ValueError(f"{path} is not {_WHAT}: no {HEADER} header")
+        header = _read_header(path, archive)
+        shapes = _declared_shapes(path, header)
+        count = header.get("optimizer_weights", 0)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"{path}: malformed optimizer_weights count {count!r}")
+        if len(shapes) + count + 1 != len(names):
+            raise ValueError(
+                f"{path}: the header declares {len(shapes)} weight and {count} optimizer "
+                f"arrays, the file holds {len(names) - 1} arrays"
+            )
+        keys = [f"weight_{i:04d}" for i in range(len(shapes))]
+        opt_keys = [f"optimizer_weight_{i:04d}" for i in range(count)]
+        expected = {f"{k}.npy" for k in (HEADER, *keys, *opt_keys)}
+        if set(names) != expected or len(names) != len(expected):
+            missing = sorted(expected - set(names))
+            raise ValueError(
+                f"{path}: the header declares {len(keys)} weight and {count} optimizer "
+                "arrays, the file holds "
+                + (f"no {missing[0]}" if missing else "some twice")
+            )
+        members = {key: archive.member(key) for key in (*keys, *opt_keys)}
+        for key, member in members.items():
+            if not member.stored:
+                raise ValueError(
+                    f"{path}: array {key!r} is compressed; gradstep model files are "
+                    "written uncompressed (np.savez), so this one was not written by "
+                    "gradstep or was altered"
+                )
+        for key, shape in zip(keys, shapes):
+            member = members[key]
+            if member.dtype.kind != "f":
+                raise ValueError(
+                    f"{path}: weight array {key!r} has dtype {member.dtype}; model "
+                    "weights must be floats"
+                )
+            if member.shape != shape:
+                raise ValueError(
+                    f"{path}: weight array {key!r} has shape {member.shape}, the header "
+                    f"declares {shape}"
+                )
+        for key in opt_keys:
+            if members[key].dtype.kind not in _REAL_KINDS:
+                raise ValueError(
+                    f"{path}: optimizer array {key!r} has dtype {members[key].dtype}; "
+                    "expected real numbers"
+                )
+        declared = sum(m.nbytes for m in members.values())
+        if declared > archive.size:
+            raise ValueError(
+                f"{path}: its arrays declare {declared} bytes, more than the file's "
+                f"{archive.size}; the file is damaged or not what it claims"
+            )
+        arrays = {key: archive.read(key, m.nbytes) for key, m in members.items()}
+    return header, arrays
+
+
+def _read_header(path: str, archive: NpzArchive) -> dict[str, Any]:
+    member = archive.member(HEADER)
+    if member.shape != () or member.dtype.kind != "U":
+        raise ValueError(f"{path}: the {HEADER} header is not a JSON string")
+    text = str(archive.read(HEADER, archive.size))
     try:
-        header = json.loads(str(arrays.pop(HEADER)))
-    except (ValueError, TypeError) as exc:
+        header = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{path}: the header is nested too deeply") from None
+    except ValueError as exc:
         raise ValueError(f"{path}: the header is not valid JSON: {exc}") from None
     if not isinstance(header, dict) or header.get("format") != _FORMAT:
         raise ValueError(
-            f"{path} is not a gradstep model file (format {header.get('format')!r})"
+            f"{path} is not {_WHAT} (format {header.get('format')!r})"
             if isinstance(header, dict)
             else f"{path}: malformed header"
         )
@@ -150,7 +222,24 @@ def read(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             f"{path}: unsupported format_version {header.get('format_version')!r}; "
             f"this gradstep reads version {_VERSION}"
         )
-    return header, arrays
+    return header
+
+
+def _declared_shapes(path: str, header: dict[str, Any]) -> list[tuple[int, ...]]:
+    entries = header.get("weights")
+    if not isinstance(entries, list):
+        raise ValueError(f"{path}: header has no weight list")
+    shapes = []
+    for i, entry in enumerate(entries):
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        if not isinstance(shape, list) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
+        ):
+            raise ValueError(
+                f"{path}: weight entry {i} has no valid shape: {entry!r:.80}"
+            )
+        shapes.append(tuple(shape))
+    return shapes
 
 
 def checked_weights(

@@ -53,6 +53,7 @@ def load_model(
     Only registered classes (or ``custom_objects``) are built."""
     path = os.fspath(filepath)
     header, arrays = read(path)
+    _check_architecture(path, header, custom_objects)
     try:
         model = model_from_config(header.get("model_config"), custom_objects)
     except (TypeError, KeyError) as exc:
@@ -69,6 +70,27 @@ def load_model(
         _restore_training(path, model, header, arrays, training, custom_objects)
     _restore_rngs(path, model, header.get("rng"))
     return model
+
+
+def _check_architecture(
+    path: str, header: dict[str, Any], custom_objects: Mapping[str, Any] | None
+) -> None:
+    """The architecture the header describes must have exactly the weights the file
+    holds (checked before the model is built, so a config asking for more memory than
+    the file's arrays is refused without allocating it)."""
+    config = header.get("model_config")
+    if not isinstance(config, Mapping) or config.get("class_name") != "Sequential":
+        raise ValueError(f"{path}: bad model config: {config!r:.200}")
+    try:
+        shapes = Sequential.weight_shapes_of(config.get("config"), custom_objects)
+    except (TypeError, KeyError, ValueError) as exc:
+        raise ValueError(f"{path}: bad model config: {exc}") from None
+    held = [tuple(entry["shape"]) for entry in header["weights"]]
+    if shapes is not None and shapes != held:
+        raise ValueError(
+            f"{path}: the model config asks for weights of shapes {shapes!r:.200}, the "
+            f"file holds {held!r:.200}; the file is damaged or was altered"
+        )
 
 
 def _restore_training(path, model, header, arrays, training, custom_objects):

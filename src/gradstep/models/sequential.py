@@ -459,6 +459,38 @@ class Sequential:
             config["build_input_shape"] = list(self.input_shape)
         return config
 
+    @staticmethod
+    def weight_shapes_of(
+        config: Any, custom_objects: Mapping[str, Any] | None = None
+    ) -> list[tuple[int, ...]] | None:
+        """The shapes of the weights a model built from ``config`` would have, found
+        without building it (nothing allocated); None when a layer cannot tell, or the
+        config does not say its input shape."""
+        if isinstance(config, list):  # Keras 2.2.0-2.2.2 wrote a bare list
+            config = {"layers": config}
+        if not isinstance(config, Mapping) or not isinstance(
+            config.get("layers"), list
+        ):
+            raise ValueError(
+                f"Sequential config must be a dict with a 'layers' list: {config!r:.200}"
+            )
+        layers = [deserialize_layer(c, custom_objects) for c in config["layers"]]
+        if not layers:
+            return []
+        shape = layers[0].batch_input_shape
+        if shape is None and config.get("build_input_shape") is not None:
+            shape = (None, *tuple(config["build_input_shape"])[1:])
+        if shape is None:
+            return None
+        shapes: list[tuple[int, ...]] = []
+        for layer in layers:
+            declared = layer.weight_shapes(shape)
+            if declared is None:
+                return None
+            shapes.extend(declared.values())
+            shape = layer.compute_output_shape(shape)
+        return shapes
+
     @classmethod
     def from_config(
         cls,

@@ -9,6 +9,7 @@ the weights in ``_weights``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
@@ -137,6 +138,17 @@ class Optimizer:
         """The host-side scalars after step ``t`` (default: unchanged)."""
         return dict(scalars)
 
+    def check_scalars(self, scalars: Mapping[str, Any]) -> dict[str, float]:
+        """``scalars`` (restored host scalars: ``set_weights``, a torch state dict) as
+        Python floats, each a finite real number; ``ValueError`` naming the first that
+        is not. Subclasses narrow the range where the algorithm defines one."""
+        checked = {}
+        for name in self.scalar_state:
+            if name not in scalars:
+                raise ValueError(f"{name} is missing from the restored state")
+            checked[name] = check_number(name, scalars[name], low=-math.inf)
+        return checked
+
     def legacy_slot_names(self) -> tuple[str, ...]:
         """Slots that appear in weight lists as one (1,)-shaped dummy per parameter but are
         never used (Adam's ``vhat`` without AMSGrad, kept for Keras's layout)."""
@@ -191,8 +203,8 @@ class Optimizer:
         first call); needed before ``set_weights`` on a fresh optimizer."""
         checked = self._binding.build(params)
         if checked is not None:
-            self._slots = self._engine.allocate_slots(checked, len(self.slot_names()))
-            self._binding.bind(checked)
+            arrays = self._binding.bind(checked)
+            self._slots = self._engine.allocate_slots(arrays, len(self.slot_names()))
 
     def apply_gradients(
         self, grads_and_params: Iterable[tuple[Any, np.ndarray]]
@@ -211,7 +223,7 @@ class Optimizer:
         t = self.iterations + 1
         coefficients, scalars = self.step_coefficients(t, self._scalars)
         self._engine.step(self.rule, coefficients, params, grads, slots, self.clipping)
-        self._binding.stepped(params, grads)
+        self._binding.stepped(grads)
         self._slots = slots
         self.iterations = t
         self._scalars = scalars
@@ -263,8 +275,9 @@ class Optimizer:
         state = self.weight_layout().unpack(weights)
         if state is None:
             return
+        scalars = self.check_scalars(state.scalars)
         self.iterations = state.iterations
-        self._scalars = state.scalars
+        self._scalars = scalars
         n = len(self._slots)
         for k in range(len(self.slot_names())):
             for i, slots in enumerate(self._slots):

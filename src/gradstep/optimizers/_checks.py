@@ -17,7 +17,14 @@ import numpy as np
 
 from ..kernels._multi_tensor import same_items
 
-__all__ = ["Binding", "check_grad", "check_param", "check_distinct"]
+__all__ = [
+    "Binding",
+    "check_distinct",
+    "check_grad",
+    "check_no_overlap",
+    "check_param",
+    "plain_views",
+]
 
 _NONE_GRADIENT = (
     "An operation has `None` for gradient. Please make sure that all of your ops have a "
@@ -51,6 +58,8 @@ def check_grad(i: int, grad: Any, param: np.ndarray) -> np.ndarray:
         raise ValueError(f"gradient {i}: {_NONE_GRADIENT}")
     if not isinstance(grad, np.ndarray):
         grad = np.asarray(grad)
+    elif type(grad) is not np.ndarray:
+        grad = grad.view(np.ndarray)
     if grad.dtype.kind not in "fiu":
         raise TypeError(
             f"gradient {i} has dtype {grad.dtype}; expected numbers like its parameter"
@@ -113,21 +122,76 @@ def _each_pair(pairs: list[Any]) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return grads, params
 
 
+def _plain(array: np.ndarray) -> np.ndarray:
+    return array if type(array) is np.ndarray else array.view(np.ndarray)
+
+
+def plain_views(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The arrays themselves, or plain ndarray views of ndarray subclasses (a
+    ``matrix``, a masked array, a ``memmap``): the engines compute element by element
+    on plain arrays, whatever ``*`` means for the subclass (a masked array's mask is
+    not consulted: every element is stepped)."""
+    return list(map(_plain, arrays))
+
+
+def _bounds(array: np.ndarray) -> tuple[int, int]:
+    return np.lib.array_utils.byte_bounds(array)
+
+
+def check_no_overlap(params: Sequence[np.ndarray]) -> None:
+    """No two parameters share memory (``p`` and ``p[...]``, overlapping slices of one
+    buffer): each would be stepped twice. Arrays are sorted by their first byte, so only
+    arrays whose byte ranges overlap are compared element by element
+    (``np.shares_memory``); views laid end to end cost nothing."""
+    spans = sorted(
+        (_bounds(p) + (i,) for i, p in enumerate(params) if p.size),
+        key=lambda span: span[0],
+    )
+    open_spans: list[tuple[int, int, int]] = []
+    for low, high, i in spans:
+        open_spans = [span for span in open_spans if span[1] > low]
+        for _, _, j in open_spans:
+            if np.shares_memory(params[i], params[j]):
+                first, second = sorted((i, j))
+                raise ValueError(
+                    f"parameters {first} and {second} share memory (views of the same "
+                    "array that overlap); each element may belong to one parameter "
+                    "only, or it would be updated twice per step"
+                )
+        open_spans.append((low, high, i))
+
+
+# What a step relies on and a caller can change in place between two steps.
+_param_facts = operator.attrgetter("shape", "strides", "dtype", "flags.writeable")
+_grad_facts = operator.attrgetter("shape", "strides", "dtype")
+
+
 class Binding:
     """The parameters an optimizer is bound to (None before its first step or
-    ``build``), and the gradients of its last step."""
+    ``build``), and the gradients of its last step.
+
+    ``pairs`` returns what the engines work on: the parameters as given (plain views of
+    ndarray subclasses) and the gradients as plain arrays of their parameter's dtype.
+    The usual training loop (the very arrays of the last step again) costs one identity
+    check and a look at each array's shape, strides, dtype and writeable flag: what can
+    change in place between two steps (the data pointer cannot: NumPy refuses to
+    resize an array the optimizer holds a reference to).
+    """
 
     def __init__(self, remember_grads: bool = True) -> None:
-        self.params: list[np.ndarray] | None = None
-        # The gradient arrays of the last step: the same arrays again need no new checks.
-        self.last_grads: list[np.ndarray] | None = None
+        self.params: list[np.ndarray] | None = None  # as the caller gives them
+        self.arrays: list[np.ndarray] | None = None  # what the engines update
+        self.last_grads: list[np.ndarray] | None = None  # as the caller gave them
         self._remember_grads = remember_grads
+        self._param_facts: list[tuple[Any, ...]] = []
+        self._grad_facts: list[tuple[Any, ...]] = []
+        self._checked_grads: list[np.ndarray] = []
 
     def pairs(
         self, grads_and_params: Iterable[tuple[Any, np.ndarray]]
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """The checked gradients and parameters of one step's pairs (also checked
-        against the bound parameters)."""
+        against the bound parameters), as the engines take them."""
         try:
             pairs = list(grads_and_params)
         except TypeError:
@@ -144,39 +208,60 @@ class Binding:
         checked = _usual_pairs(pairs)
         if checked is None:
             checked = _each_pair(pairs)
+        grads, params = checked
         if self.params is None:
-            check_distinct(checked[1])
+            check_distinct(params)
+            check_no_overlap(params)
+            arrays = plain_views(params)
         else:
-            self.check_same(checked[1])
-        return checked
+            self.check_same(params)
+            assert self.arrays is not None
+            arrays = self.arrays
+        self._pending = params, grads
+        return plain_views(grads), arrays
 
     def _same_arrays(
         self, pairs: list[Any]
     ) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
-        """``(grads, params)`` when ``pairs`` holds exactly the arrays of the last
-        step, in order (the usual training loop, already checked then), else None."""
+        """The last step's result when ``pairs`` holds exactly the arrays of the last
+        step, in order, unchanged in shape, strides, dtype and writeability; else None
+        (the full checks then run, and raise if something is wrong)."""
         assert self.params is not None and self.last_grads is not None
         if len(pairs) != len(self.params) or set(map(len, pairs)) != {2}:
             return None
         new_grads, new_params = zip(*pairs)
-        if same_items(new_params, self.params) and same_items(
-            new_grads, self.last_grads
+        if (
+            same_items(new_params, self.params)
+            and same_items(new_grads, self.last_grads)
+            and list(map(_param_facts, new_params)) == self._param_facts
+            and list(map(_grad_facts, new_grads)) == self._grad_facts
         ):
-            return self.last_grads, self.params
+            assert self.arrays is not None
+            self._pending = self.params, self.last_grads
+            return self._checked_grads, self.arrays
         return None
 
-    def bind(self, params: list[np.ndarray]) -> None:
-        """Bind to checked ``params`` (``build``)."""
+    def bind(self, params: list[np.ndarray]) -> list[np.ndarray]:
+        """Bind to checked ``params`` (``build``); the arrays the engines update."""
         self.params, self.last_grads = params, None
+        self.arrays = plain_views(params)
+        self._param_facts = list(map(_param_facts, params))
+        return self.arrays
 
-    def stepped(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """Record a step over ``params`` with ``grads`` (binds on the first one)."""
-        self.params = params
-        if self._remember_grads:
-            self.last_grads = grads
+    def stepped(self, grads: list[np.ndarray]) -> None:
+        """Record the step whose pairs ``pairs`` returned (binds on the first one);
+        ``grads`` are the checked gradients it returned."""
+        params, given = self._pending
+        if self.params is None:
+            self.bind(params)
+        if self._remember_grads and given is not self.last_grads:
+            self.last_grads = given
+            self._grad_facts = list(map(_grad_facts, given))
+            self._checked_grads = grads
 
     def build(self, params: Iterable[Any]) -> list[np.ndarray] | None:
-        """The checked ``params``, or None when they are the bound ones already."""
+        """The checked ``params``, to ``bind`` to, or None when they are the bound ones
+        already."""
         params = [check_param(i, p) for i, p in enumerate(params)]
         if not params:
             raise ValueError("build() got no parameters")
@@ -184,13 +269,17 @@ class Binding:
         if self.params is not None:
             self.check_same(params)
             return None
+        check_no_overlap(params)
         return params
 
     def check_same(self, params: list[np.ndarray]) -> None:
-        """``params`` must be the bound arrays, in order."""
+        """``params`` must be the bound arrays, in order, with the shape, strides and
+        dtype they had then (the slots were made for them) and writeable."""
         bound = self.params
         assert bound is not None
         if params is bound or same_items(params, bound):
+            if list(map(_param_facts, params)) != self._param_facts:
+                self._changed(params)
             return
         if len(params) != len(bound):
             check_distinct(params)
@@ -205,4 +294,16 @@ class Binding:
                     f"parameter {i} is not the array this optimizer was built for "
                     f"(shape {old.shape}, dtype {old.dtype}); pass the same arrays, in the "
                     "same order, at every step"
+                )
+
+    def _changed(self, params: list[np.ndarray]) -> None:
+        for i, (p, facts) in enumerate(zip(params, self._param_facts)):
+            check_param(i, p)
+            if _param_facts(p) != facts:
+                shape, strides, dtype, _ = facts
+                raise ValueError(
+                    f"parameter {i} changed in place since the optimizer was built: "
+                    f"shape {p.shape}, strides {p.strides}, dtype {p.dtype}, was "
+                    f"{shape}, {strides}, {dtype} (its slots were made for that); "
+                    "keep each parameter's shape and dtype, or make a new optimizer"
                 )

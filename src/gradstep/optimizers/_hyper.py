@@ -61,9 +61,12 @@ def check_number(
 
     The range is ``low <= value`` and, when ``high`` is given, ``value < high``.
     """
-    allowed = (
-        f"a finite number >= {low:g}" if high is None else f"in [{low:g}, {high:g})"
-    )
+    if high is not None:
+        allowed = f"in [{low:g}, {high:g})"
+    elif math.isinf(low):
+        allowed = "a finite number"
+    else:
+        allowed = f"a finite number >= {low:g}"
     number = float(real_number(name, value, allowed))
     if (
         not math.isfinite(number)

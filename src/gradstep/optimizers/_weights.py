@@ -16,7 +16,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["WeightLayout", "State"]
+__all__ = ["MAX_ITERATIONS", "WeightLayout", "State"]
+
+MAX_ITERATIONS = 2**63 - 1  # the counter is an int64 in the weights, as in Keras
+_REAL_KINDS = "biuf"
 
 
 @dataclass(frozen=True)
@@ -101,18 +104,21 @@ class WeightLayout:
                     f"Optimizer weight shape {shape} not compatible with provided weight "
                     f"shape {value.shape} (weight {name})"
                 )
-            if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_):
+            if value.dtype.kind not in _REAL_KINDS:
                 raise ValueError(
-                    f"optimizer weight {name} has non-numeric dtype {value.dtype}"
+                    f"optimizer weight {name} has dtype {value.dtype}; expected real "
+                    "numbers (bool, integer or float)"
                 )
             arrays.append(value)
         iterations = arrays[0]
         if not (
             np.isfinite(iterations)
-            and iterations >= 0
             and iterations == np.floor(iterations)
+            and 0 <= int(iterations) <= MAX_ITERATIONS
         ):
-            raise ValueError(f"iterations must be an integer >= 0, got {iterations!r}")
+            raise ValueError(
+                f"iterations must be an integer in [0, 2**63 - 1], got {iterations!r}"
+            )
         count = len(self.scalar_state)
         for name, value in zip(names[1 : 1 + count], arrays[1 : 1 + count]):
             if not np.isfinite(value):

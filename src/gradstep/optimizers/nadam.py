@@ -141,6 +141,14 @@ class Nadam(Optimizer):
             epsilon=self.epsilon,
         )
 
+    def check_scalars(self, scalars: Mapping[str, Any]) -> dict[str, float]:
+        """``m_schedule`` is a product of momenta in [0, 1): in (0, 1]."""
+        checked = super().check_scalars(scalars)
+        value = checked["m_schedule"]
+        if not 0.0 < value <= 1.0:
+            raise ValueError(f"m_schedule must be in (0, 1], got {value!r}")
+        return checked
+
     def next_scalars(self, t: int, scalars: Mapping[str, float]) -> dict[str, float]:
         mu_t = nadam_momentum(self.beta_1, self.schedule_decay, t)
         return {"m_schedule": scalars["m_schedule"] * mu_t}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..kernels.clip import Clipping, squared_norms
-from ._checks import Binding
+from ._checks import Binding, plain_views
 from ._hyper import Clip, check_number
 
 if TYPE_CHECKING:
@@ -139,7 +139,6 @@ class TorchOptimizer:
             own = [t for g in instance.param_groups for t in g["params"]]
             if _same_memory(own, tensors):
                 self._torch, self._tensors = instance, own
-                self._binding.bind(params)
                 return
             if instance.state or len(instance.param_groups) != 1:
                 raise ValueError(
@@ -157,14 +156,14 @@ class TorchOptimizer:
             optimizer = self._class(tensors, **_accepted(self._class, hyper))
         optimizer.param_groups[0].update(hyper)
         self._torch, self._tensors = optimizer, tensors
-        self._binding.bind(params)
 
     def build(self, params: Sequence[np.ndarray]) -> None:
         """Build the torch optimizer on views of ``params`` now (``apply_gradients``
         does it on its first call)."""
         checked = self._binding.build(params)
         if checked is not None:
-            self._bind(checked)
+            self._bind(plain_views(checked))
+            self._binding.bind(checked)
 
     # ---- the step ------------------------------------------------------------------
     def apply_gradients(
@@ -177,6 +176,7 @@ class TorchOptimizer:
         grads, params = self._binding.pairs(grads_and_params)
         if self._binding.params is None:
             self._bind(params)
+        self._binding.stepped(grads)
         clipping = Clipping.of(self.clipnorm, self.clipvalue)
         grads = clipping.apply(grads, clipping.scale(lambda: squared_norms(grads)))
         for tensor, g in zip(self._tensors, grads):

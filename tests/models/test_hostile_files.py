@@ -286,3 +286,14 @@ def test_bit_flips_and_truncations_give_the_documented_error_or_a_load(
     else:
         # a flip inside the float data of a weight (the CRC catches the others)
         assert model.built
+
+
+def test_saved_files_follow_the_umask(tmp_path):
+    import os
+
+    old = os.umask(0o027)
+    try:
+        _model().save(tmp_path / "m.npz")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.npz").stat().st_mode & 0o777 == 0o640

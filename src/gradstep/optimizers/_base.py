@@ -206,6 +206,16 @@ class Optimizer:
             arrays = self._binding.bind(checked)
             self._slots = self._engine.allocate_slots(arrays, len(self.slot_names()))
 
+    def rebind(self) -> None:
+        """Forget the parameters this optimizer is bound to and their slots: the next
+        ``build`` or step binds it to new parameters, with fresh zero slots. What Keras
+        2.2.4 keeps carries on: ``iterations`` (so the decayed learning rate and the bias
+        corrections continue), the host scalars (Nadam's ``m_schedule``) and the
+        hyperparameters. ``Model.compile`` calls it, as compiling one optimizer into a
+        second model does in Keras; without it a different parameter set raises."""
+        self._binding = Binding()
+        self._slots = []
+
     def apply_gradients(
         self, grads_and_params: Iterable[tuple[Any, np.ndarray]]
     ) -> None:

@@ -1,0 +1,277 @@
+"""The Keras 2.2.4 training scenarios of issue 18, as code shared by both sides.
+
+``build(k, config)`` builds and compiles a scenario's model with the library ``k``
+(the ``keras`` package under ``tools/keras224``, or ``gradstep``): the very same calls,
+only the import differs. ``fit_args`` gives ``fit``'s arguments. ``generate.py`` runs
+this under real Keras 2.2.4 and writes ``data/<name>.json``; ``test_keras_numbers.py``
+runs it with gradstep and compares. Runs on Python 3.8 (the Keras side) and 3.10+.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+_DENSE = {"units", "activation", "use_bias", "kernel_constraint", "bias_constraint"}
+
+
+def _opt(name: str, **config: Any) -> dict[str, Any]:
+    return {"class_name": name, "config": config}
+
+
+def _mlp(*extra: dict[str, Any], **first: Any) -> list[dict[str, Any]]:
+    hidden = {"type": "Dense", "name": "d1", "units": 5, "activation": "tanh"}
+    hidden.update(first)
+    out = {"type": "Dense", "name": "out", "units": 3, "activation": "softmax"}
+    return [hidden, *extra, out]
+
+
+_FIT = {"batch_size": 8, "epochs": 3, "shuffle": False}
+_CE = {"loss": "categorical_crossentropy", "metrics": ["acc"]}
+
+SCENARIOS: dict[str, dict[str, Any]] = {
+    # Plain Sequential runs, one per optimizer (with a validation set).
+    "sgd_momentum": dict(
+        layers=_mlp(), optimizer=_opt("SGD", lr=0.1, momentum=0.9), validation=True
+    ),
+    "sgd_nesterov_decay": dict(
+        layers=_mlp(),
+        optimizer=_opt("SGD", lr=0.1, momentum=0.8, nesterov=True, decay=0.01),
+    ),
+    "adam": dict(layers=_mlp(), optimizer=_opt("Adam", lr=0.01), validation=True),
+    "amsgrad_clipnorm": dict(
+        layers=_mlp(), optimizer=_opt("Adam", lr=0.01, amsgrad=True, clipnorm=0.5)
+    ),
+    "rmsprop_decay": dict(
+        layers=_mlp(), optimizer=_opt("RMSprop", lr=0.01, decay=0.05)
+    ),
+    "adagrad_clipvalue": dict(
+        layers=_mlp(), optimizer=_opt("Adagrad", lr=0.05, clipvalue=0.1)
+    ),
+    "adadelta": dict(layers=_mlp(), optimizer=_opt("Adadelta", lr=1.0)),
+    "adamax": dict(layers=_mlp(), optimizer=_opt("Adamax", lr=0.01)),
+    "nadam": dict(layers=_mlp(), optimizer=_opt("Nadam", lr=0.01)),
+    "mse_relu_adam": dict(
+        layers=_mlp(activation="relu"),
+        optimizer=_opt("Adam", lr=0.01),
+        loss="mse",
+        metrics=["mae"],
+    ),
+    # fit(sample_weight=...), one weight 0 (Keras divides by the nonzero count).
+    "sample_weight": dict(
+        layers=_mlp(), optimizer=_opt("SGD", lr=0.1, momentum=0.9), sample_weight=True
+    ),
+    "sample_weight_adam": dict(
+        layers=_mlp(),
+        optimizer=_opt("Adam", lr=0.01),
+        sample_weight=True,
+        validation=True,
+    ),
+    # fit(class_weight=...): weights by the argmax of the one-hot targets.
+    "class_weight": dict(
+        layers=_mlp(),
+        optimizer=_opt("RMSprop", lr=0.01),
+        class_weight={0: 1.0, 1: 2.5, 2: 0.5},
+    ),
+    # Constraints, applied by the optimizer after each update.
+    "max_norm_non_neg": dict(
+        layers=_mlp(
+            kernel_constraint=["max_norm", {"max_value": 0.9}],
+            bias_constraint=["non_neg", {}],
+        ),
+        optimizer=_opt("SGD", lr=0.5, momentum=0.9),
+    ),
+    "unit_norm_min_max_norm": dict(
+        layers=_mlp(
+            {
+                "type": "Dense",
+                "name": "d2",
+                "units": 4,
+                "activation": "tanh",
+                "kernel_constraint": [
+                    "min_max_norm",
+                    {"min_value": 0.5, "max_value": 1.2, "rate": 0.7},
+                ],
+            },
+            kernel_constraint=["unit_norm", {}],
+        ),
+        optimizer=_opt("Adam", lr=0.05),
+    ),
+    # BatchNormalization (moving statistics, training vs inference: val_loss).
+    "batchnorm": dict(
+        layers=_mlp(
+            {"type": "BatchNormalization", "name": "bn", "momentum": 0.9},
+            {"type": "Activation", "name": "act", "activation": "relu"},
+            activation=None,
+        ),
+        optimizer=_opt("Adam", lr=0.01),
+        validation=True,
+    ),
+    # A frozen layer: its weights are not given to the optimizer.
+    "frozen": dict(
+        layers=_mlp(
+            {"type": "Dense", "name": "d2", "units": 4, "activation": "tanh"},
+            trainable=False,
+        ),
+        optimizer=_opt("Adam", lr=0.01),
+    ),
+    # Two inputs, two outputs, loss_weights (functional API).
+    "two_in_two_out": dict(
+        functional=True,
+        optimizer=_opt("SGD", lr=0.05, momentum=0.9, nesterov=True),
+        loss={"cls": "categorical_crossentropy", "reg": "mse"},
+        metrics={"cls": ["acc"]},
+        loss_weights={"cls": 1.0, "reg": 0.3},
+        validation=True,
+    ),
+}
+
+for _config in SCENARIOS.values():
+    _config.setdefault("loss", _CE["loss"])
+    _config.setdefault("metrics", _CE["metrics"])
+    _config.setdefault("fit", dict(_FIT))
+
+
+def _constraint(k: Any, spec: Any) -> Any:
+    if spec is None:
+        return None
+    name, kwargs = spec
+    return getattr(k.constraints, name)(**kwargs)
+
+
+def _layer(k: Any, spec: dict[str, Any], first: bool) -> Any:
+    kind = spec["type"]
+    kwargs: dict[str, Any] = {"name": spec["name"]}
+    if first:
+        kwargs["input_shape"] = (4,)
+    if "trainable" in spec:
+        kwargs["trainable"] = spec["trainable"]
+    if kind == "Dense":
+        for key in _DENSE & set(spec):
+            kwargs[key] = spec[key]
+        for key in ("kernel_constraint", "bias_constraint"):
+            if key in kwargs:
+                kwargs[key] = _constraint(k, kwargs[key])
+        return k.layers.Dense(**kwargs)
+    if kind == "BatchNormalization":
+        return k.layers.BatchNormalization(momentum=spec["momentum"], **kwargs)
+    if kind == "Activation":
+        return k.layers.Activation(spec["activation"], **kwargs)
+    raise ValueError(f"unknown layer type {kind!r}")
+
+
+def _functional(k: Any) -> Any:
+    a = k.layers.Input(shape=(4,), name="in_a")
+    b = k.layers.Input(shape=(2,), name="in_b")
+    ha = k.layers.Dense(5, activation="tanh", name="da")(a)
+    hb = k.layers.Dense(3, activation="relu", name="db")(b)
+    h = k.layers.concatenate([ha, hb], name="cat")
+    cls = k.layers.Dense(3, activation="softmax", name="cls")(h)
+    reg = k.layers.Dense(1, name="reg")(hb)
+    return k.models.Model(inputs=[a, b], outputs=[cls, reg])
+
+
+def build(k: Any, config: dict[str, Any]) -> Any:
+    """The scenario's model built with library ``k`` and compiled (weights not set)."""
+    if config.get("functional"):
+        model = _functional(k)
+    else:
+        model = k.models.Sequential()
+        for i, spec in enumerate(config["layers"]):
+            model.add(_layer(k, spec, i == 0))
+    spec = config["optimizer"]
+    optimizer = getattr(k.optimizers, spec["class_name"])(**spec["config"])
+    kwargs = {}
+    if "loss_weights" in config:
+        kwargs["loss_weights"] = config["loss_weights"]
+    model.compile(
+        optimizer=optimizer, loss=config["loss"], metrics=config["metrics"], **kwargs
+    )
+    return model
+
+
+def set_initial(model: Any, weights: dict[str, list[Any]]) -> None:
+    """Give every layer its weights (stored by layer name) through ``model.set_weights``,
+    whose list is the layers' weights in ``model.layers`` order (Keras's layout)."""
+    arrays = [w for layer in model.layers for w in weights.get(layer.name, [])]
+    model.set_weights([np.asarray(a) for a in arrays])
+
+
+def layer_weights(model: Any) -> dict[str, list[np.ndarray]]:
+    """Every layer's weights by layer name (layers without weights left out)."""
+    out = {}
+    for layer in model.layers:
+        values = layer.get_weights()
+        if values:
+            out[layer.name] = values
+    return out
+
+
+def fit_args(config: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """``fit``'s keyword arguments for the scenario from its stored data."""
+    arr = {key: np.asarray(value) for key, value in data.items()}
+    if config.get("functional"):
+        kwargs: dict[str, Any] = {
+            "x": [arr["xa"], arr["xb"]],
+            "y": {"cls": arr["y"], "reg": arr["yreg"]},
+        }
+        if config.get("validation"):
+            kwargs["validation_data"] = (
+                [arr["val_xa"], arr["val_xb"]],
+                {"cls": arr["val_y"], "reg": arr["val_yreg"]},
+            )
+    else:
+        kwargs = {"x": arr["x"], "y": arr["y"]}
+        if config.get("validation"):
+            kwargs["validation_data"] = (arr["val_x"], arr["val_y"])
+    if config.get("sample_weight"):
+        kwargs["sample_weight"] = arr["sample_weight"]
+    if "class_weight" in config:
+        kwargs["class_weight"] = {int(c): w for c, w in config["class_weight"].items()}
+    kwargs.update(config["fit"])
+    kwargs["verbose"] = 0
+    return kwargs
+
+
+def make_data(seed: int) -> dict[str, Any]:
+    """Inputs, one-hot targets, regression targets and sample weights (float64)."""
+    rng = np.random.RandomState(seed)
+
+    def onehot(n: int) -> np.ndarray:
+        return np.eye(3)[rng.randint(0, 3, size=n)]
+
+    sw = rng.uniform(0.2, 2.0, size=32)
+    sw[5] = 0.0
+    data = {
+        "x": rng.normal(size=(32, 4)),
+        "y": onehot(32),
+        "val_x": rng.normal(size=(12, 4)),
+        "val_y": onehot(12),
+        "xa": rng.normal(size=(32, 4)),
+        "xb": rng.normal(size=(32, 2)),
+        "yreg": rng.normal(size=(32, 1)),
+        "val_xa": rng.normal(size=(12, 4)),
+        "val_xb": rng.normal(size=(12, 2)),
+        "val_yreg": rng.normal(size=(12, 1)),
+        "sample_weight": sw,
+    }
+    return {key: value.tolist() for key, value in data.items()}
+
+
+def initial_weights(model: Any, seed: int) -> dict[str, list[Any]]:
+    """Seeded starting weights for every layer of a built model, by layer name:
+    uniform in [-0.6, 0.6], moving variances in [0.5, 1.5]."""
+    rng = np.random.RandomState(seed)
+    out = {}
+    for layer in model.layers:
+        names = [str(w.name).split("/")[-1] for w in layer.weights]
+        values = []
+        for name, w in zip(names, layer.get_weights()):
+            if name.startswith("moving_variance"):
+                values.append(rng.uniform(0.5, 1.5, size=w.shape))
+            else:
+                values.append(rng.uniform(-0.6, 0.6, size=w.shape))
+        if values:
+            out[layer.name] = [v.tolist() for v in values]
+    return out

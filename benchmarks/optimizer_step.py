@@ -19,6 +19,8 @@ median over the rounds of one step of:
                   temporaries NumPy code written the usual way makes
     torch-*       torch.optim default (for-loop), foreach, fused (where torch has one)
     optax         the optax optimizer under jax.jit, params and state donated
+    gradstep.jax  the gradstep.jax transformation, run the same way (``--jax``: only
+                  these two and the bandwidth reference, with their own summary)
 
 and prints ms/step, GB/s (the minimal bytes: 4 * (3 + 2 * slots) per parameter, over the
 time) and ratios: bandwidth time / time, and each peer's time / gradstep fused's time.
@@ -190,8 +192,11 @@ def _start(shapes, seed=0):
     return params, grads
 
 
-def contenders(key: str, shapes, peers: bool) -> tuple[list[Contender], int]:
-    """Every contender for optimizer ``key`` on ``shapes``; and the slot count."""
+def contenders(
+    key: str, shapes, peers: bool, jax_only: bool = False
+) -> tuple[list[Contender], int]:
+    """Every contender for optimizer ``key`` on ``shapes``; and the slot count
+    (``jax_only``: the bandwidth reference, optax and gradstep.jax alone)."""
     name, config, torch_name, torch_kwargs, torch_fused, optax_name, optax_kwargs = (
         OPTIMIZERS[key]
     )
@@ -213,16 +218,17 @@ def contenders(key: str, shapes, peers: bool) -> tuple[list[Contender], int]:
         pairs = list(zip(g, p))
         return Contender(label, lambda: opt.apply_gradients(pairs))
 
-    out.append(gradstep_contender("fused/flat", "fused", True))
-    out.append(gradstep_contender("fused/sep", "fused", False))
-    out.append(gradstep_contender("numpy", "reference", False))
+    if not jax_only:
+        out.append(gradstep_contender("fused/flat", "fused", True))
+        out.append(gradstep_contender("fused/sep", "fused", False))
+        out.append(gradstep_contender("numpy", "reference", False))
     if not peers:
         return out, slots
     try:
         import torch
     except ImportError:
         torch = None
-    if torch is not None:
+    if torch is not None and not jax_only:
         torch_cls = getattr(torch.optim, torch_name)
         variants = [
             ("torch-default", {"foreach": False}),
@@ -260,7 +266,41 @@ def contenders(key: str, shapes, peers: bool) -> tuple[list[Contender], int]:
             jax.block_until_ready(state["params"])
 
         out.append(Contender("optax", optax_step, optax_sync))
+        out.append(
+            _jit_contender("gradstep.jax", _gradstep_jax(name, config), params, grads)
+        )
     return out, slots
+
+
+def _gradstep_jax(name: str, config: dict):
+    import gradstep.jax
+
+    return gradstep.jax.get({"class_name": name, "config": config})
+
+
+def _jit_contender(label: str, tx, params, grads) -> Contender:
+    """``tx`` under jax.jit, update and apply_updates in one call, params and state
+    donated (the way optax is run above)."""
+    import jax
+    import optax
+
+    jp = [jax.numpy.asarray(x) for x in params]
+    jg = [jax.numpy.asarray(x) for x in grads]
+    state = {"params": jp, "opt": tx.init(jp)}
+
+    def update(p, s, g):
+        updates, s = tx.update(g, s, p)
+        return optax.apply_updates(p, updates), s
+
+    jitted = jax.jit(update, donate_argnums=(0, 1))
+
+    def step():
+        state["params"], state["opt"] = jitted(state["params"], state["opt"], jg)
+
+    def sync():
+        jax.block_until_ready(state["params"])
+
+    return Contender(label, step, sync)
 
 
 def measure(items: list[Contender], rounds: int, reps: int) -> dict[str, float]:
@@ -288,13 +328,15 @@ def run_table(args) -> None:
         total = sum(int(np.prod(s)) for s in shapes)
         reps = {"a": 2, "b": 2, "c": 5}[workload]
         for key in args.optimizers:
-            items, slots = contenders(key, shapes, not args.no_peers)
+            items, slots = contenders(key, shapes, not args.no_peers, args.jax)
             medians = measure(items, args.rounds, reps)
             nbytes = 4 * (3 + 2 * slots) * total
             rows.append((workload, key, len(shapes), total, nbytes, medians))
             _print_block(rows[-1])
             del items
-    _print_summary(rows)
+    if not args.jax:
+        _print_summary(rows)
+    _print_jax_summary(rows)
 
 
 def _print_block(row) -> None:
@@ -304,7 +346,7 @@ def _print_block(row) -> None:
         f"{nbytes / total:.0f} B/param"
     )
     bw = medians["bandwidth"]
-    ours = medians["fused/flat"]
+    ours = medians.get("fused/flat", medians.get("gradstep.jax", bw))
     print(
         f"{'contender':15s} {'ms/step':>9s} {'GB/s':>7s} {'bw/t':>6s} {'t/fused':>8s}"
     )
@@ -348,6 +390,34 @@ def _print_summary(rows) -> None:
             f"{min(torch_times) / ours:.2f}" if torch_times else "-",
             f"{m['optax'] / ours:.2f}" if "optax" in m else "-",
             f"{m['numpy'] / ours:.2f}",
+        ]
+        print(" | ".join(cells))
+
+
+def _print_jax_summary(rows) -> None:
+    rows = [row for row in rows if "gradstep.jax" in row[5] and "optax" in row[5]]
+    if not rows:
+        return
+    print(
+        "\n== gradstep.jax vs optax, both under jax.jit with donated params and state;"
+        " x optax = optax time / gradstep.jax time (>= 1.0: gradstep.jax as fast);"
+        " bw = bandwidth time / time"
+    )
+    print(
+        " | ".join(
+            ["wl", "optimizer", "jax ms", "optax ms", "x optax", "bw jax", "bw optax"]
+        )
+    )
+    for workload, key, _, _, _, m in rows:
+        ours, theirs, bw = m["gradstep.jax"], m["optax"], m["bandwidth"]
+        cells = [
+            workload,
+            key,
+            f"{ours * 1e3:.2f}",
+            f"{theirs * 1e3:.2f}",
+            f"{theirs / ours:.2f}",
+            f"{bw / ours:.2f}",
+            f"{bw / theirs:.2f}",
         ]
         print(" | ".join(cells))
 
@@ -491,6 +561,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peers", action="store_true", help="skip torch and optax")
     parser.add_argument(
         "--latency", action="store_true", help="first-step latency only"
+    )
+    parser.add_argument(
+        "--jax",
+        action="store_true",
+        help="gradstep.jax against optax (and the bandwidth reference) only",
     )
     parser.add_argument("--fight", action="store_true", help="thread-fight loop only")
     args = parser.parse_args(argv)

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 from ..kernels.clip import clip_element
 from ..kernels.elementwise import rebind
 
-__all__ = ["jax_function", "jax_clip_element"]
+__all__ = ["jax_function", "jax_clip_element", "additive_form"]
 
 _FUNCTIONS = {"sqrt": jnp.sqrt, "maximum": jnp.maximum, "minimum": jnp.minimum}
 
@@ -30,3 +30,50 @@ def jax_function(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 jax_clip_element = rebind(clip_element, maximum=jnp.maximum, minimum=jnp.minimum)
+
+
+@functools.cache
+def additive_form(
+    rule: Callable[..., Any], coefficients_type: type, slot_count: int
+) -> str | None:
+    """``"add"`` or ``"sub"`` when ``rule``'s new parameter is ``p + d`` or ``p - d``
+    with ``d`` and every new slot independent of ``p``; else None (read off the rule's
+    jaxpr, traced once on scalars).
+
+    Then ``rule(0, ...)`` gives the update itself (``0 + d == d`` and ``0 - d == -d``
+    exactly) and ``p + update`` equals the rule's ``p ± d`` bit for bit, without the
+    ``p_new - p`` round trip (which costs a pass of arithmetic per step).
+    """
+    import jax
+
+    fields = len(coefficients_type._fields)  # type: ignore[attr-defined]
+    jitted = jax_function(rule)
+
+    def scalar_rule(p: Any, g: Any, *rest: Any) -> Any:
+        slots, c = rest[:slot_count], rest[slot_count:]
+        return jitted(p, g, *slots, coefficients_type(*c))
+
+    x = jnp.zeros((), jnp.float32)
+    try:
+        closed = jax.make_jaxpr(scalar_rule)(*([x] * (2 + slot_count + fields)))
+    except Exception:  # noqa: BLE001 - a rule that does not trace on scalars
+        return None
+    jaxpr = closed.jaxpr
+    p = jaxpr.invars[0]
+    depends = {id(p)}  # by identity: literals are not hashable
+    producer = {}
+    for eqn in jaxpr.eqns:
+        for out in eqn.outvars:
+            producer[id(out)] = eqn
+        if any(id(v) in depends for v in eqn.invars):
+            depends.update(id(out) for out in eqn.outvars)
+    new_p, *new_slots = jaxpr.outvars
+    if any(id(v) in depends for v in new_slots):
+        return None
+    eqn = producer.get(id(new_p))
+    if eqn is None or eqn.primitive.name not in ("add", "sub") or eqn.params:
+        return None
+    first, second = eqn.invars
+    if first is not p or id(second) in depends:
+        return None
+    return eqn.primitive.name

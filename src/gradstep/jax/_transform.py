@@ -14,9 +14,12 @@ One step, for parameters ``p`` and gradients ``g`` (any pytree), traced by JAX:
    engines compute them in Python floats;
 2. clipping: one global norm over every leaf (``clipnorm``), then ``clipvalue``, with
    ``kernels.clip.clip_element``;
-3. per leaf, the coefficients cast to the leaf's dtype and ``rule(p, g, *slots, c)``; the
-   update is ``p_new - p`` (so ``optax.apply_updates`` gives ``p_new``, exactly whenever
-   ``p_new`` is within a factor 2 of ``p``).
+3. per leaf, the coefficients cast to the leaf's dtype and ``rule(p, g, *slots, c)``.
+   When the rule's new parameter is ``p + d`` or ``p - d`` (every built-in rule but
+   Nesterov's, read off its jaxpr: ``_ops.additive_form``) the update is the rule run at
+   ``p = 0``, i.e. ``d`` or ``-d``, and ``optax.apply_updates`` gives the rule's result
+   bit for bit; otherwise it is ``p_new - p`` (exact whenever ``p_new`` is within a
+   factor 2 of ``p``).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from ..optimizers import Optimizer
 from ..optimizers._base import keras_decayed_lr
 from ..optimizers._registry import registered_classes
 from ._checks import check_grads, check_slot_shapes, check_state, float_leaves
-from ._ops import jax_clip_element, jax_function
+from ._ops import additive_form, jax_clip_element, jax_function
 from ._state import KerasState
 
 __all__ = [
@@ -79,7 +82,8 @@ def transformation(opt: Optimizer) -> optax.GradientTransformation:
     cls = type(opt)
     owner = f"gradstep.jax.{registered_name(cls)}"
     tag = state_tag(opt)
-    rule = jax_function(opt.rule)
+    raw_rule = opt.rule
+    rule = jax_function(raw_rule)
     coefficients = jax_function(cls.coefficients)
     next_scalars = jax_function(cls.next_scalars)
     slot_names = tuple(opt.slot_names())
@@ -135,12 +139,20 @@ def transformation(opt: Optimizer) -> optax.GradientTransformation:
         }
         g_leaves = _clip(g_leaves, dtype)
         slot_leaves = [jax.tree_util.tree_leaves(state.slots[n]) for n in slot_names]
+        form = additive_form(raw_rule, type(c), len(slot_names))
         new_updates, new_slots = [], [[] for _ in slot_names]
         for i, (p, g) in enumerate(zip(p_leaves, g_leaves)):
             leaf_dtype = jnp.result_type(p)
             c_leaf = type(c)(*(jnp.asarray(x, leaf_dtype) for x in c))
-            out = rule(p, g.astype(leaf_dtype), *(s[i] for s in slot_leaves), c_leaf)
-            new_updates.append((out[0] - p).astype(leaf_dtype))
+            slots_in = (s[i] for s in slot_leaves)
+            if form is None:
+                out = rule(p, g.astype(leaf_dtype), *slots_in, c_leaf)
+                update = out[0] - p
+            else:  # p ± d: the rule at p = 0 is the update itself, exactly
+                zero = jnp.zeros((), leaf_dtype)
+                out = rule(zero, g.astype(leaf_dtype), *slots_in, c_leaf)
+                update = jnp.broadcast_to(out[0], jnp.shape(p))
+            new_updates.append(update.astype(leaf_dtype))
             for k, value in enumerate(out[1:]):
                 new_slots[k].append(jnp.asarray(value, leaf_dtype))
         unflatten = jax.tree_util.tree_unflatten

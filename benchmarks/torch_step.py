@@ -12,9 +12,20 @@ printed with its ratio to gradstep.torch (> 1: gradstep.torch faster).
 torch.optim variants: the default (single-tensor loop on CPU), ``foreach=True`` and
 ``fused=True`` where torch has a fused CPU kernel (Adam, SGD, Adagrad). Their equations
 differ slightly from Keras's (epsilon placement, momentum form) but the memory traffic,
-which sets the speed, is the same.
+which sets the speed, is the same. ``DeepSpeedCPUAdam`` (AVX-512 C++, Adam) joins where
+deepspeed is installed (it builds with g++ on first use).
+
+``bandwidth`` (CPU) is the limit: one numba kernel (``optimizer_step.py``'s) that reads
+the parameters, gradients and slots and writes the parameters and slots of the whole
+workload laid end to end in one buffer, with trivial arithmetic; its column
+``bandwidth / gradstep.torch`` (<= 1) says how close gradstep.torch is to it.
+
+``--threads N`` runs every contender on N threads (torch's and numba's pools); ``--busy``
+times everything a second time with another process spinning on one core (the busy
+neighbour) and prints busy / quiet per contender.
 
     python benchmarks/torch_step.py [--rounds 7] [--steps 3] [--workloads a,b,c]
+                                    [--threads N] [--busy] [--only gradstep,torch fused]
                                     [--device cuda]
 
 ``--device cuda`` times the same variants on a GPU (gradstep.torch runs its rule with
@@ -25,11 +36,15 @@ before and after each timed round.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import numpy as np
 import torch
 from _machine import describe
 
@@ -97,7 +112,69 @@ OPTIMIZERS: dict[str, tuple[Callable, dict[str, Callable]]] = {
             "foreach": lambda p: torch.optim.NAdam(p, foreach=True),
         },
     ),
+    "Adamax": (
+        lambda p, **kw: gtorch.Adamax(p, **kw),
+        {
+            "default": lambda p: torch.optim.Adamax(p, foreach=False),
+            "foreach": lambda p: torch.optim.Adamax(p, foreach=True),
+        },
+    ),
+    "Adadelta": (
+        lambda p, **kw: gtorch.Adadelta(p, **kw),
+        {
+            "default": lambda p: torch.optim.Adadelta(p, foreach=False),
+            "foreach": lambda p: torch.optim.Adadelta(p, foreach=True),
+        },
+    ),
 }
+
+
+class _Bandwidth:
+    """The bandwidth limit as a contender: ``optimizer_step.py``'s numba kernel over the
+    workload's parameters, gradients and the optimizer's slots, each one flat buffer."""
+
+    def __init__(self, params: list[torch.Tensor], slots: int) -> None:
+        from optimizer_step import _bandwidth_kernels
+
+        self.kernel = _bandwidth_kernels()[slots]
+        self.p = torch.cat([p.detach().reshape(-1) for p in params]).numpy()
+        self.g = torch.cat([p.grad.reshape(-1) for p in params]).numpy()
+        self.s = [np.zeros_like(self.p) for _ in range(slots)]
+
+    def step(self) -> None:
+        self.kernel(self.p, self.g, *self.s)
+
+
+def _deepspeed_adam() -> Callable | None:
+    """``DeepSpeedCPUAdam`` (lr 1e-3, no weight decay) where deepspeed is installed."""
+    try:
+        from deepspeed.ops.adam import DeepSpeedCPUAdam
+    except Exception:  # not installed, or its extension cannot build here
+        return None
+    return lambda p: DeepSpeedCPUAdam(p, lr=1e-3, weight_decay=0.0, adamw_mode=False)
+
+
+@contextlib.contextmanager
+def busy_neighbour() -> Iterator[None]:
+    """Another process spinning on one core while the block runs."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)  # let it take its core
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def set_threads(n: int) -> None:
+    """``n`` threads for torch and numba (gradstep's kernels run on numba's pool)."""
+    torch.set_num_threads(n)
+    import numba
+
+    from gradstep._threading import configure_numba_threads
+
+    configure_numba_threads()
+    numba.set_num_threads(n)
 
 
 def make_params(
@@ -141,8 +218,19 @@ def bench(
         "gradstep.torch flatten_params": lambda p: ours(p, flatten_params=True),
         **{f"torch {k}": v for k, v in theirs.items()},
     }
+    deepspeed = _deepspeed_adam() if name == "Adam" and device == "cpu" else None
+    if deepspeed is not None:
+        variants["DeepSpeedCPUAdam"] = deepspeed
+    if device == "cpu":
+        slots = len(ours([torch.zeros(1)]).keras_class().slot_names())
+        variants["bandwidth"] = lambda p: _Bandwidth(p, slots)
     if only:
-        variants = {k: v for k, v in variants.items() if k.startswith(only)}
+        prefixes = [o.strip() for o in only.split(",") if o.strip()]
+        variants = {
+            k: v
+            for k, v in variants.items()
+            if k == "bandwidth" or any(k.startswith(o) for o in prefixes)
+        }
     opts = {}
     for label, factory in variants.items():
         opts[label] = factory(make_params(shapes, device))
@@ -169,10 +257,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         default="",
-        help="time only the variants whose label starts with this ('torch' or "
-        "'gradstep'), e.g. to see torch.optim without numba's threads in the process",
+        help="time only the variants whose label starts with one of these "
+        "(comma-separated: 'torch', 'gradstep.torch', 'torch fused', "
+        "'DeepSpeedCPUAdam'; the bandwidth kernel is always timed on CPU)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=0, help="threads per contender (0: as is)"
+    )
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="also time everything with a process spinning on one core",
     )
     args = parser.parse_args(argv)
+    if args.threads < 0:
+        parser.error("--threads must be >= 1 (or 0: leave the pools as they are)")
+    if args.threads:
+        set_threads(args.threads)
     by_word = {name.split()[0].lower(): name for name in OPTIMIZERS}
     wanted = [w.strip() for w in args.optimizers.split(",") if w.strip()]
     unknown = [w for w in wanted if w not in OPTIMIZERS and w.lower() not in by_word]
@@ -196,18 +297,28 @@ def main(argv: list[str] | None = None) -> int:
         "# ratio = variant time / gradstep.torch time (> 1: gradstep.torch is faster)"
     )
     print()
-    print("| optimizer | workload | variant | ms/step | ratio |")
-    print("| --- | --- | --- | ---: | ---: |")
+    print("# bw = bandwidth kernel time / variant time (<= 1; 1: at the memory limit)")
+    if args.busy:
+        print("# busy = time with a process spinning on one core / quiet time")
+    print()
+    busy_header = " busy |" if args.busy else ""
+    print(f"| optimizer | workload | variant | ms/step | ratio | bw |{busy_header}")
+    print(f"| --- | --- | --- | ---: | ---: | ---: |{' ---: |' if args.busy else ''}")
     for workload in args.workloads.split(","):
         for name in names:
-            medians = bench(
-                name, workload, args.rounds, args.steps, args.only, args.device
-            )
+            run = (name, workload, args.rounds, args.steps, args.only, args.device)
+            medians = bench(*run)
+            loaded = {}
+            if args.busy:
+                with busy_neighbour():
+                    loaded = bench(*run)
             ours = medians.get("gradstep.torch", float("nan"))
+            limit = medians.get("bandwidth", float("nan"))
             for label, ms in medians.items():
+                busy = f" {loaded[label] / ms:.2f} |" if args.busy else ""
                 print(
                     f"| {name} | {WORKLOAD_NAMES[workload]} | {label} | {ms:.2f} | "
-                    f"{ms / ours:.2f} |",
+                    f"{ms / ours:.2f} | {limit / ms:.2f} |{busy}",
                     flush=True,
                 )
     return 0

@@ -109,7 +109,7 @@ def test_trajectory_errors(tmp_path, capsys):
         ),
         (["--expr", "x**2"], ["--expr needs --start X,Y"]),
         (["--start", "0,0"], ["--start applies to --expr only"]),
-        (["-f", "himmelblau"], ["unknown function 'himmelblau'", "rosenbrock, beale"]),
+        (["-f", "ackley"], ["unknown function 'ackley'", "rosenbrock, beale"]),
         (["-o", "adam:lr=oops"], ["setting 'lr' has value 'oops'"]),
         (["--steps", "-5"], ["--steps must be an integer >= 1, got -5"]),
         (["--steps", "0"], ["--steps must be an integer >= 1"]),
@@ -119,3 +119,36 @@ def test_trajectory_errors(tmp_path, capsys):
         assert_one_line_error(status, err, *fragments)
         assert not out.exists()
     assert leftovers(tmp_path) == []
+
+
+def test_every_optimizer_is_visible_in_the_default_figure_and_keeps_its_gif_colour(
+    tmp_path, capsys
+):
+    out = tmp_path / "traj"
+    status, _, err = run(
+        capsys,
+        "trajectories",
+        "-f",
+        "quadratic",
+        "--steps",
+        "200",
+        "--animate",
+        "--frames",
+        "5",
+        "--out",
+        out,
+    )
+    assert status == 0, err
+    from matplotlib import colormaps
+    from PIL import Image, ImageSequence
+
+    pixels = png_pixels(out / "trajectories.png")
+    count = len(read_record(out / "record.json")["results"][0])
+    assert count >= 7
+    for i in range(count):  # all seven optimizers' colours are drawn, none hidden
+        assert has_colour(pixels, colormaps["tab10"](i), tolerance=3), i
+    with Image.open(out / "trajectories.gif") as gif:
+        frames = [f.convert("RGB") for f in ImageSequence.Iterator(gif)]
+    last = np.asarray(frames[-1])
+    for i in range(count):  # the palette no longer collapses: each colour survives
+        assert has_colour(last, colormaps["tab10"](i), tolerance=12), i

@@ -67,7 +67,26 @@ def test_user_function_and_errors():
         user_function("x", (0.0, 0.0), xlim=(1.0, 0.0))
     with pytest.raises(
         LabError,
-        match="unknown function 'himmelblau'; known functions: "
-        "rosenbrock, beale, saddle, quadratic",
+        match="unknown function 'ackley'; known functions: "
+        "rosenbrock, beale, saddle, rastrigin, himmelblau, quadratic",
     ):
-        get_function("himmelblau")
+        get_function("ackley")
+
+
+def test_rastrigin_and_himmelblau_have_their_minima():
+    rastrigin, himmelblau = get_function("rastrigin"), get_function("himmelblau")
+    assert float(rastrigin.value(0.0, 0.0)) == pytest.approx(0.0, abs=1e-12)
+    np.testing.assert_allclose(rastrigin.gradient(np.zeros(2)), 0.0, atol=1e-12)
+    for minimum in himmelblau.minima:
+        assert float(himmelblau.value(*minimum)) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_caret_gets_the_power_hint():
+    with pytest.raises(LabError, match=r"use \*\* for powers"):
+        user_function("x^2 + y^2", (1.0, 1.0))
+
+
+def test_default_window_holds_the_start_and_a_far_minimum():
+    fn = user_function("(x - 10)**2 + y**2", (0.0, 0.0), minimum=(10.0, 0.0))
+    assert fn.xlim[0] < 0.0 < 10.0 < fn.xlim[1]
+    assert fn.ylim[0] < 0.0 < fn.ylim[1]

@@ -223,11 +223,15 @@ def _download_progress():
     return report
 
 
+DISPLAY_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "digits": "digits"}
+
+
 def _title(record: dict[str, Any]) -> str:
     data, training = record["dataset"], record["training"]
     seeds = len(training["seeds"])
+    name = DISPLAY_NAMES.get(data["name"], data["name"])
     return (
-        f"{data['name']}: {record['model']['description']}; batch {training['batch_size']}"
+        f"{name}: {record['model']['description']}; batch {training['batch_size']}"
         + (f"; mean of {seeds} seeds, band min-max" if seeds > 1 else "")
     )
 

@@ -227,9 +227,12 @@ def run_compare(
                     warmup[spec.label] = _warm_up(data, settings, seed, spec)
                 runs.append(_Run(data, settings, seed, spec, initial))
             per_run: list[list[EpochRow]] = [[] for _ in runs]
+            # One buffer per array, refilled in each epoch's order (no new allocation).
+            x, y = np.empty_like(data.x_train), np.empty_like(data.y_train)
             for epoch in range(settings.epochs):
                 order = epoch_order(seed, epoch, len(data.x_train))
-                x, y = data.x_train[order], data.y_train[order]
+                np.take(data.x_train, order, axis=0, out=x, mode="clip")
+                np.take(data.y_train, order, axis=0, out=y, mode="clip")
                 for run, out in zip(runs, per_run):
                     out.append(run.epoch(epoch, x, y, validation))
                     report(out[-1])

@@ -285,6 +285,10 @@ def _convert(node: ast.AST, text: str, depth: int = 0) -> Node:
     what = type(node).__name__
     if isinstance(node, ast.BinOp):
         what = type(node.op).__name__
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
+        raise ExpressionError(
+            f"^ is not a power in {_short(text)}: use ** for powers (x**2, not x^2)"
+        )
     raise ExpressionError(
         f"{what} is not allowed in {_short(text)}: use numbers, x, y, + - * / ** and "
         f"{', '.join(FUNCTIONS)}"

@@ -118,6 +118,27 @@ BUILTIN: dict[str, TestFunction] = {
             escape_level=-1.0,
         ),
         TestFunction(
+            "rastrigin",
+            "20 + x**2 - 10*cos(2*pi*x) + y**2 - 10*cos(2*pi*y)",
+            start=(-2.3, 1.8),
+            xlim=(-3.0, 3.0),
+            ylim=(-3.0, 3.0),
+            minima=((0.0, 0.0),),
+        ),
+        TestFunction(
+            "himmelblau",
+            "(x**2 + y - 11)**2 + (x + y**2 - 7)**2",
+            start=(0.0, 0.0),
+            xlim=(-5.0, 5.0),
+            ylim=(-5.0, 5.0),
+            minima=(
+                (3.0, 2.0),
+                (-2.805118, 3.131312),
+                (-3.779310, -3.283186),
+                (3.584428, -1.848126),
+            ),
+        ),
+        TestFunction(
             "quadratic",
             "0.5*x**2 + 50*y**2",
             start=(-3.5, 1.0),
@@ -140,6 +161,18 @@ def get_function(name: str) -> TestFunction:
         ) from None
 
 
+def _window(start: float, minimum: float | None) -> tuple[float, float]:
+    """start +- 2, widened to hold ``minimum`` with a quarter of the span to spare."""
+    low, high = start - 2.0, start + 2.0
+    if minimum is not None:
+        low, high = min(low, minimum), max(high, minimum)
+        margin = (
+            (high - low) * 0.25 if minimum < start - 2 or minimum > start + 2 else 0
+        )
+        low, high = low - margin, high + margin
+    return (low, high)
+
+
 def user_function(
     expression: str,
     start: tuple[float, float],
@@ -147,7 +180,8 @@ def user_function(
     ylim: tuple[float, float] | None = None,
     minimum: tuple[float, float] | None = None,
 ) -> TestFunction:
-    """A test function from the user's expression; limits default to start +- 2."""
+    """A test function from the user's expression. Limits default to a window around
+    the start that also holds ``minimum`` when given (with a margin)."""
     for what, pair in (
         ("start", start),
         ("xlim", xlim),
@@ -164,8 +198,8 @@ def user_function(
             "expr",
             expression,
             start=start,
-            xlim=xlim or (start[0] - 2.0, start[0] + 2.0),
-            ylim=ylim or (start[1] - 2.0, start[1] + 2.0),
+            xlim=xlim or _window(start[0], minimum[0] if minimum else None),
+            ylim=ylim or _window(start[1], minimum[1] if minimum else None),
             minima=(minimum,) if minimum is not None else (),
         )
     except ExpressionError as exc:

@@ -4,7 +4,7 @@ Files are written into a hidden staging folder next to the target; ``commit`` re
 into place (replacing an earlier run only when ``force`` is set), ``discard`` removes it.
 
 Replacing an earlier run takes two renames (the old folder aside, the new one in place);
-SIGINT and SIGTERM are held back between them, so an interrupt leaves either the earlier
+SIGINT and SIGTERM are held back around them, so an interrupt leaves either the earlier
 run or the new one in place, never neither. If the process is killed outright in between,
 the next run for the same folder puts the earlier run back first.
 """
@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from .._io import default_mode
 from ._errors import LabError
@@ -150,13 +151,23 @@ class OutputDir:
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM wait until the block ends (where the platform allows it)."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    """SIGINT and SIGTERM wait until the block ends: their handlers are swapped for one
+    that only notes them (whichever thread the OS delivers them to), and each noted
+    signal is raised again, to the usual handler, afterwards. Outside the main thread,
+    where handlers cannot be set, the block runs as it is."""
+    pending: list[int] = []
+    previous: dict[int, Any] = {}
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda n, _f: pending.append(n))
+    except ValueError:  # not the main thread
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        previous.clear()
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(pending):
+            signal.raise_signal(signum)

@@ -168,7 +168,9 @@ def compare_figure(rows: Sequence[EpochRow], title: str) -> Any:
 def _integer_ticks(ax: Any) -> None:
     from matplotlib.ticker import MaxNLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=2))
+    ax.xaxis.set_major_locator(
+        MaxNLocator(integer=True, steps=[1, 2, 5, 10], min_n_ticks=2)
+    )
 
 
 def _readable_log_ticks(ax: Any) -> None:
@@ -213,31 +215,65 @@ def _contours(ax: Any, fn: TestFunction, resolution: int = 200) -> None:
     )
 
 
+_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "<", ">", "h")
+_LINESTYLES = ("-", "--", "-.", ":")
+
+
+def path_style(index: int, count: int) -> dict[str, Any]:
+    """How optimizer ``index`` of ``count`` is drawn so overlapping paths stay visible:
+    the earlier paths wider (drawn underneath), and each its own marker and dash."""
+    widest, narrowest = 4.0, 1.2
+    share = index / (count - 1) if count > 1 else 1.0
+    return {
+        "lw": widest - (widest - narrowest) * share,
+        "linestyle": _LINESTYLES[index % len(_LINESTYLES)],
+        "marker": _MARKERS[index % len(_MARKERS)],
+    }
+
+
 def trajectories_figure(
     functions: Sequence[TestFunction],
     paths: Sequence[Sequence[Path2D]],
     steps: int,
 ) -> Any:
-    """One panel per function: contours, each optimizer's path in its colour, the start
-    (black square) and the minima (star); the legend says how many steps each needed."""
+    """One panel per function: contours, each optimizer's path in its colour, width,
+    dash and marker (so paths that overlap stay visible), the start (black square) and
+    the minima (star); the legend says how many steps each needed."""
     count = len(functions)
     cols = 1 if count == 1 else 2
     rows = (count + cols - 1) // cols
     figure = new_figure(6.5 * cols, 5.5 * rows)
     axes = np.atleast_1d(figure.subplots(rows, cols, squeeze=False)).ravel()
-    palette = colours(max(len(p) for p in paths))
+    count_paths = max(len(p) for p in paths)
+    palette = colours(count_paths)
     for ax, fn, row in zip(axes, functions, paths):
         _contours(ax, fn)
-        for path, colour in zip(row, palette):
+        for j, (path, colour) in enumerate(zip(row, palette)):
             pts = path.points
+            style = path_style(j, count_paths)
             ax.plot(
                 pts[:, 0],
                 pts[:, 1],
                 color=colour,
-                lw=1.5,
+                lw=style["lw"],
+                linestyle=style["linestyle"],
+                marker=style["marker"],
+                markevery=max(1, (len(pts) - 1) // 8) if len(pts) > 1 else None,
+                markersize=5,
+                markerfacecolor="none",
                 label=legend_text(path, fn, steps),
+                zorder=2 + j,
             )
-            ax.plot(pts[-1, 0], pts[-1, 1], "o", color=colour, markersize=4)
+            ax.plot(
+                pts[-1, 0],
+                pts[-1, 1],
+                style["marker"],
+                color=colour,
+                markersize=8,
+                markeredgecolor="black",
+                markeredgewidth=0.6,
+                zorder=20 + j,
+            )
         ax.plot(*fn.start, "ks", markersize=6)
         for minimum in fn.minima:
             ax.plot(*minimum, "*", color="gold", markeredgecolor="black", markersize=14)
@@ -248,6 +284,22 @@ def trajectories_figure(
     for ax in axes[count:]:
         ax.set_visible(False)
     return figure
+
+
+def _gif_palette(frame: Any, exact: Sequence[Any]) -> Any:
+    """A 256-colour palette image: every optimizer's exact colour, black, white and the
+    minimum's gold first, then the frame's own most common colours (median cut)."""
+    from PIL import Image
+
+    fixed = [tuple(int(round(c * 255)) for c in rgba[:3]) for rgba in exact]
+    fixed += [(0, 0, 0), (255, 255, 255), (255, 215, 0)]
+    rest = frame.quantize(colors=256 - len(fixed), method=Image.Quantize.MEDIANCUT)
+    extra = rest.getpalette()[: 3 * (256 - len(fixed))]
+    flat = [v for rgb in fixed for v in rgb] + extra
+    flat += [0] * (768 - len(flat))
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(flat)
+    return palette
 
 
 def save_animation(
@@ -289,7 +341,13 @@ def save_animation(
                 ax.draw_artist(head)
             canvas.blit(ax.bbox)
         rgba = np.asarray(canvas.buffer_rgba())
-        images.append(Image.fromarray(rgba[..., :3].copy()).quantize(colors=64))
+        images.append(Image.fromarray(rgba[..., :3].copy()))
+    # One palette for every frame, taken from the last (which shows every path), so each
+    # optimizer keeps its colour throughout.
+    reference = _gif_palette(images[-1], colours(max(len(r) for r in paths)))
+    images = [
+        frame.quantize(palette=reference, dither=Image.Dither.NONE) for frame in images
+    ]
     import io
 
     buffer = io.BytesIO()

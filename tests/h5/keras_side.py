@@ -1,0 +1,63 @@
+"""Helpers run under real Keras 2.2.4 (``tools/keras224``), by ``generate.py`` and by
+the round-trip test: continue training a saved ``.h5`` file and report the numbers.
+
+    tools/keras224 [--float32] tests/h5/keras_side.py continue FILE.h5 EPOCHS OUT.json
+
+``continue`` loads FILE.h5 with ``keras.models.load_model`` (a UserWarning is an error:
+Keras only warns when optimizer weights do not fit), fits EPOCHS more epochs on the
+fixture data (``shuffle=False``) and writes History and final weights to OUT.json.
+Runs on Python 3.8.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+
+import numpy as np
+
+BATCH = 8
+
+
+def data(dtype="float64"):
+    """The fixtures' training data: 32 samples, 4 features, 3 one-hot classes."""
+    rng = np.random.RandomState(7)
+    x = rng.normal(size=(32, 4)).astype(dtype)
+    y = np.eye(3, dtype=dtype)[rng.randint(0, 3, size=32)]
+    return x, y
+
+
+def numbers(history, model):
+    """History and final weights as JSON-able lists (float64 values)."""
+    return {
+        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        "weights": [
+            np.asarray(w, dtype="float64").tolist() for w in model.get_weights()
+        ],
+    }
+
+
+def continue_file(path, epochs):
+    """Keras's own continuation of the run saved at ``path``."""
+    import keras
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("error", UserWarning)
+        model = keras.models.load_model(path)
+    x, y = data(keras.backend.floatx())
+    history = model.fit(x, y, batch_size=BATCH, epochs=epochs, shuffle=False, verbose=0)
+    return numbers(history, model)
+
+
+def main():
+    command, path, epochs, out = sys.argv[1:5]
+    assert command == "continue", command
+    result = continue_file(path, int(epochs))
+    with open(out, "w") as handle:
+        json.dump(result, handle)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,8 +1,10 @@
 """Name registries: the only way a string in a config or an argument becomes an object.
 
-Each kind (optimizers, layers, activations, losses, metrics, initializers, regularizers)
-has one ``Registry``. ``custom_objects`` (name -> object) come first and are never
-modified; then the registered names. Lookups are exact first, then case-insensitive, then
+Each kind (optimizers, layers, activations, losses, metrics, initializers, regularizers,
+constraints) has one ``Registry``. ``custom_objects`` (name -> object) come first and are
+never modified; then the global custom objects (Keras's ``_GLOBAL_CUSTOM_OBJECTS``, filled
+by ``gradstep.utils.custom_object_scope`` or ``get_custom_objects()[name] = obj``); then
+the registered names. Lookups are exact first, then case-insensitive, then
 by class name (``serialize`` writes class names); unknown names raise ``ValueError``
 listing the known ones.
 """
@@ -12,9 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "global_custom_objects"]
 
 _T = TypeVar("_T")
+
+# Keras's _GLOBAL_CUSTOM_OBJECTS: one dict for every kind, consulted by every lookup.
+_GLOBAL_CUSTOM_OBJECTS: dict[str, Any] = {}
+
+
+def global_custom_objects() -> dict[str, Any]:
+    """The global custom objects (the dict itself: ``utils.get_custom_objects``)."""
+    return _GLOBAL_CUSTOM_OBJECTS
 
 
 class Registry:
@@ -60,7 +70,7 @@ class Registry:
         self, name: str, custom_objects: Mapping[str, Any] | None = None
     ) -> Any | None:
         """The object called ``name`` (see the module docstring), or None."""
-        for table in (custom_objects or {}, self._items):
+        for table in (custom_objects or {}, _GLOBAL_CUSTOM_OBJECTS, self._items):
             if name in table:
                 return table[name]
             key = name.lower()
@@ -79,7 +89,11 @@ class Registry:
             raise ValueError(f"Could not interpret {self.kind} identifier: {name!r}")
         found = self.find(name, custom_objects)
         if found is None:
-            known = sorted(set(self._items) | set(custom_objects or {}))
+            known = sorted(
+                set(self._items)
+                | set(custom_objects or {})
+                | set(_GLOBAL_CUSTOM_OBJECTS)
+            )
             raise ValueError(
                 f"Unknown {self.kind}: {name!r}. Known {self.plural}: {', '.join(known)}"
             )

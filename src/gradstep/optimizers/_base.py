@@ -19,6 +19,7 @@ from .. import backend
 from ..kernels import Engine, select_engine
 from ..kernels.clip import Clipping
 from ._checks import Binding
+from ._constraints import ConstrainedStep, check_constraints
 from ._hyper import Clip, Hyperparameter, check_number
 from ._weights import WeightLayout
 
@@ -217,22 +218,32 @@ class Optimizer:
         self._slots = []
 
     def apply_gradients(
-        self, grads_and_params: Iterable[tuple[Any, np.ndarray]]
+        self,
+        grads_and_params: Iterable[tuple[Any, np.ndarray]],
+        constraints: Sequence[Callable[[np.ndarray], Any] | None] | None = None,
     ) -> None:
         """One optimizer step over every (gradient, parameter) pair, in place.
 
+        ``constraints``: None, or one entry per pair, None or a callable (e.g.
+        ``gradstep.constraints.max_norm(2)``) applied to the updated parameter within the
+        step, as Keras 2.2 does (``new_p = constraint(new_p)``), whatever the engine.
+
         Raises before anything changes when a pair is malformed: a ``None`` gradient, a
         shape mismatch, a parameter that is not a writeable floating-point NumPy array, or
-        parameters that differ from those of the first call.
+        parameters that differ from those of the first call; and when a constraint fails,
+        after restoring the parameters and slots (see ``_constraints``).
         """
         grads, params = self._binding.pairs(grads_and_params)
+        constrained = check_constraints(constraints, len(params))
         if self.built:
             slots = self._slots
         else:
             slots = self._engine.allocate_slots(params, len(self.slot_names()))
         t = self.iterations + 1
         coefficients, scalars = self.step_coefficients(t, self._scalars)
+        guard = ConstrainedStep(constrained, params, slots if self.built else ())
         self._engine.step(self.rule, coefficients, params, grads, slots, self.clipping)
+        guard.apply()
         self._binding.stepped(grads)
         self._slots = slots
         self.iterations = t

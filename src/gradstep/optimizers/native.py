@@ -17,6 +17,7 @@ import numpy as np
 
 from ..kernels.clip import Clipping, squared_norms
 from ._checks import Binding, plain_views
+from ._constraints import ConstrainedStep, check_constraints
 from ._hyper import Clip, check_number
 
 if TYPE_CHECKING:
@@ -167,13 +168,18 @@ class TorchOptimizer:
 
     # ---- the step ------------------------------------------------------------------
     def apply_gradients(
-        self, grads_and_params: Iterable[tuple[Any, np.ndarray]]
+        self,
+        grads_and_params: Iterable[tuple[Any, np.ndarray]],
+        constraints: Sequence[Any] | None = None,
     ) -> None:
         """One torch step over every (gradient, parameter) pair; the NumPy parameters
-        change in place. Malformed pairs raise before anything changes."""
+        change in place. Malformed pairs raise before anything changes. ``constraints``:
+        as ``Optimizer.apply_gradients`` (applied after the step; if one fails the
+        parameters are restored, the wrapped optimizer's state is not)."""
         import torch
 
         grads, params = self._binding.pairs(grads_and_params)
+        guard = ConstrainedStep(check_constraints(constraints, len(params)), params)
         if self._binding.params is None:
             self._bind(params)
         self._binding.stepped(grads)
@@ -188,6 +194,7 @@ class TorchOptimizer:
         finally:
             for tensor in self._tensors:
                 tensor.grad = None
+        guard.apply()
         self.iterations += 1
 
     # ---- configs and weights -------------------------------------------------------

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..kernels.clip import Clipping, squared_norms
 from ._checks import Binding
+from ._constraints import ConstrainedStep, check_constraints
 from ._hyper import check_clip, check_number
 
 __all__ = ["OptaxOptimizer"]
@@ -162,13 +163,18 @@ class OptaxOptimizer:
             self._pending_lr = None
 
     def apply_gradients(
-        self, grads_and_params: Iterable[tuple[Any, np.ndarray]]
+        self,
+        grads_and_params: Iterable[tuple[Any, np.ndarray]],
+        constraints: Sequence[Any] | None = None,
     ) -> None:
         """One optax step over every (gradient, parameter) pair; the NumPy parameters
-        change in place. Malformed pairs raise before anything changes."""
+        change in place. Malformed pairs raise before anything changes. ``constraints``:
+        as ``Optimizer.apply_gradients`` (applied after the step; if one fails the
+        parameters are restored, the wrapped optimizer's state is not)."""
         import jax.numpy as jnp
 
         grads, params = self._binding.pairs(grads_and_params)
+        guard = ConstrainedStep(check_constraints(constraints, len(params)), params)
         if self._binding.params is None:
             self._bind(params)
         clipping = Clipping.of(self.clipnorm, self.clipvalue)
@@ -180,6 +186,7 @@ class OptaxOptimizer:
         )
         for p, new in zip(params, new_params):
             np.copyto(p, np.asarray(new), casting="same_kind")
+        guard.apply()
         self.iterations += 1
 
     # ---- configs and weights -------------------------------------------------------

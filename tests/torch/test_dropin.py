@@ -349,3 +349,30 @@ def test_torch_compile_of_a_training_step_has_no_warnings():
     assert [str(w.message) for w in caught] == []
     assert all(math.isfinite(v) for v in losses) and losses[2] < losses[0]
     assert opt.param_groups[0]["iterations"] == 3
+
+
+def test_clipnorm_is_global_across_the_paths_of_one_group():
+    # One group, two paths: a float32 tensor (fused kernels) and a float16 one (torch
+    # operations, as on another device). The norm must cover both.
+    import numpy as np
+
+    from gradstep.optimizers import SGD
+
+    p32, p16 = make_params([(5,), (3,)])
+    p16 = torch.nn.Parameter(p16.detach().to(torch.float16))
+    g32, g16 = torch.full((5,), 0.3), torch.full((3,), 2.0, dtype=torch.float16)
+    p32.grad, p16.grad = g32.clone(), g16.clone()
+    start = [p32.detach().numpy().copy(), p16.detach().float().numpy()]
+    gtorch.SGD([p32, p16], lr=0.1, clipnorm=0.5).step()
+
+    def numpy_step(arrays, grads):
+        arrays = [a.copy() for a in arrays]
+        SGD(lr=0.1, clipnorm=0.5, engine="reference").apply_gradients(
+            list(zip(grads, arrays))
+        )
+        return arrays
+
+    both = numpy_step(start, [g32.numpy(), g16.float().numpy()])
+    alone = numpy_step(start[:1], [g32.numpy()])
+    np.testing.assert_allclose(p32.detach().numpy(), both[0], rtol=1e-6)
+    assert not np.allclose(p32.detach().numpy(), alone[0], rtol=1e-3)

@@ -336,9 +336,13 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
                 slots.pop("step", None)
                 if p.dtype != _state.state_dtype(p):
                     for name, value in slots.items():
-                        slots[name] = value.to(
-                            device=p.device, dtype=_state.state_dtype(p)
-                        )
+                        if (
+                            isinstance(value, torch.Tensor)
+                            and value.is_floating_point()
+                        ):
+                            slots[name] = value.to(
+                                device=p.device, dtype=_state.state_dtype(p)
+                            )
             _state.flatten_state(self.state, group["params"], self._stepper.torch_ops)
         self._stepper.reset()
         self._stepper.share_counters(self.param_groups, self.state)

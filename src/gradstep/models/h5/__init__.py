@@ -1,0 +1,57 @@
+"""Keras 2.2 HDF5 files (``.h5``/``.hdf5``), both ways: needs ``h5py`` (``gradstep[h5]``).
+
+``load_model`` reads files written by Keras 2.2 (Theano or TensorFlow backend, float32
+or float64) or by gradstep and continues training as Keras 2.2.4 would after its own
+``load_model``; ``save_model`` writes files real Keras 2.2.4 loads and continues from;
+``save_weights``/``load_weights`` use Keras's weights-only layout. Sequential models.
+``read_model_file`` gives the file's contents without building anything.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ._load import load_model, load_weights
+from ._read import KerasFile, read_model_file, read_weights_file
+from ._write import keras224_optimizer_weights, save_model, save_weights
+
+__all__ = [
+    "SUFFIXES",
+    "is_h5_path",
+    "is_h5_file",
+    "load_model",
+    "load_weights",
+    "save_model",
+    "save_weights",
+    "KerasFile",
+    "read_model_file",
+    "read_weights_file",
+    "keras224_optimizer_weights",
+]
+
+SUFFIXES = (".h5", ".hdf5")
+
+
+def is_h5_path(filepath: Any) -> bool:
+    """Whether ``filepath`` names a Keras HDF5 file by its suffix (.h5, .hdf5)."""
+    try:
+        name = os.fspath(filepath)
+    except TypeError:
+        return False
+    return isinstance(name, str) and name.lower().endswith(SUFFIXES)
+
+
+_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def is_h5_file(filepath: Any) -> bool:
+    """Whether ``filepath`` is to be read as HDF5: its suffix is .h5/.hdf5, or it
+    starts with the HDF5 signature (Keras files are also named .keras, .model...)."""
+    if is_h5_path(filepath):
+        return True
+    try:
+        with open(filepath, "rb") as handle:
+            return handle.read(len(_SIGNATURE)) == _SIGNATURE
+    except (OSError, TypeError, ValueError):
+        return False

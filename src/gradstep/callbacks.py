@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -32,6 +36,8 @@ __all__ = [
     "CSVLogger",
     "LambdaCallback",
     "TerminateOnNaN",
+    "BaseLogger",
+    "RemoteMonitor",
 ]
 
 Logs = dict[str, Any]
@@ -102,31 +108,90 @@ class CallbackList:
         self._call("on_train_end", logs or {})
 
 
-class ProgbarLogger(Callback):
-    """'Epoch 3/10' and a progress bar (verbose=1) or one line per epoch (verbose=2)."""
+class BaseLogger(Callback):
+    """Keras 2.2.4's ``BaseLogger``: at the end of each epoch, sets ``logs[k]`` to the
+    sample-weighted mean over the epoch's batches of each ``params['metrics']`` key (the
+    last value for ``stateful_metrics``). ``fit`` already puts these averages in the
+    epoch logs; adding a BaseLogger recomputes them the same way."""
 
-    def __init__(self, verbose: int = 1, stream: Any = None) -> None:
+    def __init__(self, stateful_metrics: Iterable[str] | None = None) -> None:
         super().__init__()
+        self.stateful_metrics = set(stateful_metrics or ())
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.seen = 0
+        self.totals: dict[str, Any] = {}
+
+    def on_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        batch_size = logs.get("size", 0)
+        self.seen += batch_size
+        for k, v in logs.items():
+            if k in self.stateful_metrics:
+                self.totals[k] = v
+            else:
+                self.totals[k] = self.totals.get(k, 0) + v * batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        for k in self.params.get("metrics", []):
+            if k in self.totals:
+                if k in self.stateful_metrics:
+                    logs[k] = self.totals[k]
+                elif self.seen:
+                    logs[k] = self.totals[k] / self.seen
+
+
+class ProgbarLogger(Callback):
+    """'Epoch 3/10' and a progress bar (verbose=1) or one line per epoch (verbose=2).
+
+    Keras's arguments are accepted: ``count_mode`` ('samples': the bar counts samples;
+    'steps': batches, out of ``params['steps']``) and ``stateful_metrics`` (shown as their
+    last value, not averaged). ``ProgbarLogger('steps')`` is read as Keras reads it."""
+
+    def __init__(
+        self,
+        verbose: int | str = 1,
+        stream: Any = None,
+        count_mode: str = "samples",
+        stateful_metrics: Iterable[str] | None = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(verbose, str):  # Keras's first argument is count_mode
+            verbose, count_mode = 1, verbose
+        if count_mode not in ("samples", "steps"):
+            raise ValueError(
+                f"Unknown `count_mode`: {count_mode!r}; expected 'samples' or 'steps'"
+            )
         self.verbose, self.stream = verbose, stream
+        self.count_mode = count_mode
+        self.stateful_metrics = set(stateful_metrics or ())
 
     def on_epoch_begin(self, epoch, logs=None):
         out = self.stream or sys.stdout
         out.write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
-        self._bar = EpochBar(
-            self.params["samples"], self.verbose, self.params["metrics"], out
-        )
+        if self.count_mode == "steps":
+            total = self.params.get("steps") or self.params.get("samples")
+        else:
+            total = self.params.get("samples") or self.params.get("steps")
+        self._bar = EpochBar(total, self.verbose, self.params["metrics"], out)
         self._seen, self._totals = 0, {}
+        self._samples = 0
 
     def on_batch_end(self, batch, logs=None):
         logs = logs or {}
         size = logs.get("size", 0)
-        self._seen += size
+        self._samples += size
+        self._seen += 1 if self.count_mode == "steps" else size
+        shown = {}
         for k in self.params["metrics"]:
-            if k in logs:
+            if k in logs and k in self.stateful_metrics:
+                shown[k] = float(logs[k])
+            elif k in logs:
                 self._totals[k] = self._totals.get(k, 0.0) + float(logs[k]) * size
-        self._bar.update(
-            self._seen, {k: v / self._seen for k, v in self._totals.items()}
-        )
+                shown[k] = self._totals[k] / max(self._samples, 1)
+        self._bar.update(self._seen, shown)
 
     def on_epoch_end(self, epoch, logs=None):
         self._bar.close(logs or {})
@@ -204,6 +269,11 @@ class ReduceLROnPlateau(Callback):
         super().__init__()
         if "epsilon" in kwargs:  # Keras 2.1's name for min_delta
             min_delta = kwargs.pop("epsilon")
+            warnings.warn(
+                "`epsilon` argument is deprecated and will be removed, use `min_delta` "
+                "instead.",
+                stacklevel=2,
+            )
         if kwargs:
             raise TypeError(f"Unexpected keyword argument: {next(iter(kwargs))}")
         if factor >= 1.0:
@@ -471,3 +541,58 @@ class TerminateOnNaN(Callback):
         if loss is not None and not np.isfinite(loss):
             print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
+
+
+class RemoteMonitor(Callback):
+    """Keras 2.2.4's ``RemoteMonitor``: POSTs ``{'epoch': epoch, **logs}`` to
+    ``root + path`` at the end of each epoch, as JSON (``send_as_json=True``) or as the
+    form field ``field`` holding the JSON text (the default, as Keras). Uses the
+    standard library (Keras needs ``requests``); a server that cannot be reached gives a
+    warning, as in Keras, not an error. ``timeout`` (seconds) bounds each request."""
+
+    def __init__(
+        self,
+        root: str = "http://localhost:9000",
+        path: str = "/publish/epoch/end/",
+        field: str = "data",
+        headers: dict[str, str] | None = None,
+        send_as_json: bool = False,
+        timeout: float = 10.0,
+    ) -> None:
+        super().__init__()
+        for name, value in (("root", root), ("path", path), ("field", field)):
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+        if not root.startswith(("http://", "https://")):
+            raise ValueError(f"root must be an http:// or https:// URL, got {root!r}")
+        self.root, self.path, self.field = root, path, field
+        self.headers = dict(headers or {})
+        self.send_as_json = bool(send_as_json)
+        self.timeout = timeout
+
+    def _payload(self, epoch: int, logs: Logs) -> dict[str, Any]:
+        send: dict[str, Any] = {"epoch": epoch}
+        for k, v in logs.items():
+            send[k] = v.item() if isinstance(v, (np.ndarray, np.generic)) else v
+        return send
+
+    def on_epoch_end(self, epoch, logs=None):
+        send = self._payload(epoch, logs or {})
+        headers = dict(self.headers)
+        if self.send_as_json:
+            body = json.dumps(send).encode()
+            headers.setdefault("Content-Type", "application/json")
+        else:
+            body = urllib.parse.urlencode({self.field: json.dumps(send)}).encode()
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        request = urllib.request.Request(
+            self.root + self.path, data=body, headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                response.read()
+        except (urllib.error.URLError, OSError, ValueError):
+            warnings.warn(
+                f"Warning: could not reach RemoteMonitor root server at {self.root}",
+                stacklevel=2,
+            )

@@ -36,6 +36,18 @@ __all__ = [
     "he_uniform",
     "lecun_uniform",
     "lecun_normal",
+    "zero",
+    "zeros",
+    "one",
+    "ones",
+    "constant",
+    "uniform",
+    "random_uniform",
+    "normal",
+    "random_normal",
+    "truncated_normal",
+    "identity",
+    "orthogonal",
     "get",
     "serialize",
     "deserialize",
@@ -109,16 +121,37 @@ class Ones(Initializer):
 
 @_CLASSES.register("Constant")
 class Constant(Initializer):
-    """All ``value``."""
+    """All ``value``: a number, or an array broadcast to the shape (Keras's
+    ``K.constant(value, shape=shape)``); its config holds the array as nested lists."""
 
-    def __init__(self, value: float = 0) -> None:
-        self.value = float(value)
+    def __init__(self, value: Any = 0) -> None:
+        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+            value, (bool, np.bool_)
+        ):
+            self.value: float | np.ndarray = float(value)
+            return
+        try:
+            array = np.array(value, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"Constant: value must be a number or an array of numbers, got {value!r}"
+            ) from None
+        self.value = float(array) if array.ndim == 0 else array
 
     def sample(self, shape, rng):
-        return np.full(shape, self.value)
+        if isinstance(self.value, float):
+            return np.full(shape, self.value)
+        try:
+            return np.array(np.broadcast_to(self.value, shape))
+        except ValueError:
+            raise ValueError(
+                f"Constant: a value of shape {self.value.shape} cannot fill a weight of "
+                f"shape {shape}"
+            ) from None
 
     def get_config(self):
-        return {"value": self.value}
+        value = self.value
+        return {"value": value if isinstance(value, float) else value.tolist()}
 
 
 @_CLASSES.register("RandomNormal")
@@ -244,46 +277,73 @@ class Orthogonal(Initializer):
 
 @_CLASSES.register("Identity")
 class Identity(Initializer):
-    """``gain`` times the identity matrix (2-D square shapes only)."""
+    """``gain`` times the identity matrix; for a non-square 2-D shape whose long side is
+    a multiple of the short one, identities stacked along the long side (Keras 2.2.4)."""
 
     def __init__(self, gain: float = 1.0) -> None:
         self.gain = float(gain)
 
     def sample(self, shape, rng):
-        if len(shape) != 2 or shape[0] != shape[1]:
+        if len(shape) != 2:
             raise ValueError(
-                f"Identity matrix initializer can only be used for 2D square matrices, "
-                f"got shape {shape}"
+                "Identity matrix initializer can only be used for 2D matrices, got "
+                f"shape {shape}"
             )
-        return self.gain * np.identity(shape[0])
+        rows, cols = shape
+        if min(shape) == 0 or max(shape) % min(shape) != 0:
+            raise ValueError(
+                f"Identity initializer: the long side of shape {shape} must be a "
+                "multiple of the short side"
+            )
+        if rows == cols:
+            return self.gain * np.identity(rows)
+        if rows > cols:
+            return self.gain * np.concatenate([np.identity(cols)] * (rows // cols), 0)
+        return self.gain * np.concatenate([np.identity(rows)] * (cols // rows), 1)
 
     def get_config(self):
         return {"gain": self.gain}
 
 
 def glorot_uniform(seed: int | None = None) -> VarianceScaling:
+    """Glorot uniform: uniform in [-limit, limit], limit = sqrt(6 / (fan_in + fan_out))."""
     return VarianceScaling(1.0, "fan_avg", "uniform", seed)
 
 
 def glorot_normal(seed: int | None = None) -> VarianceScaling:
+    """Glorot normal: truncated normal, stddev sqrt(2 / (fan_in + fan_out))."""
     return VarianceScaling(1.0, "fan_avg", "normal", seed)
 
 
 def he_normal(seed: int | None = None) -> VarianceScaling:
+    """He normal: truncated normal, stddev sqrt(2 / fan_in)."""
     return VarianceScaling(2.0, "fan_in", "normal", seed)
 
 
 def he_uniform(seed: int | None = None) -> VarianceScaling:
+    """He uniform: limit sqrt(6 / fan_in)."""
     return VarianceScaling(2.0, "fan_in", "uniform", seed)
 
 
 def lecun_uniform(seed: int | None = None) -> VarianceScaling:
+    """LeCun uniform: limit sqrt(3 / fan_in)."""
     return VarianceScaling(1.0, "fan_in", "uniform", seed)
 
 
 def lecun_normal(seed: int | None = None) -> VarianceScaling:
+    """LeCun normal: truncated normal, stddev sqrt(1 / fan_in)."""
     return VarianceScaling(1.0, "fan_in", "normal", seed)
 
+
+# Keras's lower-case aliases of the classes.
+zero = zeros = Zeros
+one = ones = Ones
+constant = Constant
+uniform = random_uniform = RandomUniform
+normal = random_normal = RandomNormal
+truncated_normal = TruncatedNormal
+identity = Identity
+orthogonal = Orthogonal
 
 for _name, _factory in {
     "zeros": Zeros,
@@ -321,29 +381,86 @@ def serialize(initializer: Initializer) -> dict[str, Any]:
     }
 
 
+def _instance(found: Any, identifier: Any) -> Initializer:
+    if isinstance(found, Initializer):
+        return found
+    if isinstance(found, type) and issubclass(found, Initializer):
+        return found()
+    if getattr(found, "__module__", None) == __name__ and callable(found):
+        return found()  # glorot_uniform and the like, given uncalled
+    if callable(found):
+        return _Function(found)
+    raise ValueError(
+        f"Could not interpret initializer identifier: {identifier!r}; expected a name "
+        f"({', '.join(names())}), a config dict, an Initializer or a callable "
+        "f(shape, dtype=None)"
+    )
+
+
+class _Function(Initializer):
+    """A plain callable ``f(shape, dtype=None) -> array`` used as an initializer."""
+
+    def __init__(self, function: Any) -> None:
+        self.function = function
+
+    def sample(self, shape, rng):
+        values = np.asarray(self.function(shape, dtype=None))
+        if values.shape != tuple(shape):
+            raise ValueError(
+                f"initializer {getattr(self.function, '__name__', self.function)!r} "
+                f"returned shape {values.shape} for shape {tuple(shape)}"
+            )
+        return values
+
+    def get_config(self):
+        raise ValueError(
+            f"cannot serialize the initializer function {self.function!r}: give the "
+            "model custom_objects to load it"
+        )
+
+
 def deserialize(
     config: Any, custom_objects: Mapping[str, Any] | None = None
 ) -> Initializer:
-    """An initializer from ``serialize``'s output (registered classes only)."""
+    """An initializer from ``serialize``'s output: ``{'class_name', 'config'}`` where the
+    class name is a class ('VarianceScaling') or a Keras name ('glorot_uniform');
+    ``custom_objects`` and the global custom objects first."""
+    if isinstance(config, str):
+        return get(config, custom_objects)
     if not isinstance(config, Mapping) or "class_name" not in config:
         raise ValueError(f"Could not interpret initializer config: {config!r}")
-    cls = _CLASSES.lookup(config["class_name"], custom_objects)
-    settings = config.get("config", {})
+    name = config["class_name"]
+    if not isinstance(name, str):
+        raise ValueError(f"initializer 'class_name' must be a string, got {name!r}")
+    cls = _CLASSES.find(name, custom_objects) or _NAMES.find(name)
+    if cls is None:
+        _CLASSES.lookup(name, custom_objects)  # raises, naming the known ones
+    settings = config.get("config", {}) or {}
     if not isinstance(settings, Mapping):
         raise ValueError(f"initializer 'config' must be a dict, got {settings!r}")
+    if isinstance(cls, Initializer):
+        return cls
     try:
-        return cls.from_config(dict(settings))
+        if isinstance(cls, type) and issubclass(cls, Initializer):
+            return cls.from_config(dict(settings))
+        return _instance(cls(**settings), config)
     except TypeError as exc:
         raise ValueError(f"Bad initializer config {dict(config)!r}: {exc}") from None
 
 
-def get(identifier: Any) -> Initializer:
-    """An initializer from a name ('glorot_uniform', 'uniform', ...), a config dict or an
-    ``Initializer`` instance."""
+def get(
+    identifier: Any, custom_objects: Mapping[str, Any] | None = None
+) -> Initializer:
+    """An initializer from a name ('glorot_uniform', 'uniform', ...), a config dict, an
+    ``Initializer`` instance or class, one of this module's functions (called with its
+    defaults) or a callable ``f(shape, dtype=None)``."""
     if isinstance(identifier, Initializer):
         return identifier
     if isinstance(identifier, Mapping):
-        return deserialize(identifier)
+        return deserialize(identifier, custom_objects)
     if isinstance(identifier, str):
-        return _NAMES.lookup(identifier)()
-    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
+        found = _NAMES.find(identifier, custom_objects) or _CLASSES.find(identifier)
+        if found is None:
+            _NAMES.lookup(identifier, custom_objects)  # raises, naming the known ones
+        return _instance(found, identifier)
+    return _instance(identifier, identifier)

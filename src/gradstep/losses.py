@@ -12,6 +12,12 @@ logit and uses the stable sigmoid crossentropy. Gradients treat the clips as Ten
 does (zero outside the range). ``fused_gradient`` gives d(sum)/dz through a final softmax
 (or sigmoid for binary crossentropy) as p * sum(y) - y (resp. p - y): stable, and equal to
 the chain rule wherever the clip is inactive.
+
+Every loss is also a module-level callable under Keras's names and aliases
+(``mean_squared_error``, ``mse``, ``MSE``, ``mae``, ``mape``, ``msle``, ``kld``,
+``cosine``, ...): ``losses.mse(y_true, y_pred)`` gives the per-sample scores as Keras's
+function does, and ``compile(loss=losses.mse)`` works; its ``__name__`` is Keras's
+function name.
 """
 
 from __future__ import annotations
@@ -25,7 +31,38 @@ import numpy as np
 from . import backend
 from ._registry import Registry
 
-__all__ = ["Loss", "get", "serialize", "deserialize", "names"]
+__all__ = [
+    "Loss",
+    "get",
+    "serialize",
+    "deserialize",
+    "names",
+    "mean_squared_error",
+    "mse",
+    "MSE",
+    "mean_absolute_error",
+    "mae",
+    "MAE",
+    "mean_absolute_percentage_error",
+    "mape",
+    "MAPE",
+    "mean_squared_logarithmic_error",
+    "msle",
+    "MSLE",
+    "squared_hinge",
+    "hinge",
+    "categorical_hinge",
+    "logcosh",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "binary_crossentropy",
+    "kullback_leibler_divergence",
+    "kld",
+    "KLD",
+    "poisson",
+    "cosine_proximity",
+    "cosine",
+]
 
 _REGISTRY = Registry("loss", "losses")
 
@@ -40,7 +77,23 @@ class Loss:
     fused_activation: str | None = None
 
     def __call__(self, y_true: Any, y_pred: Any) -> np.ndarray:
-        return self.score(np.asarray(y_true), np.asarray(y_pred))
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        if y_pred.dtype.kind != "f":
+            y_pred = y_pred.astype(float)
+        if not self.sparse and y_true.shape != y_pred.shape:
+            try:
+                y_true = np.broadcast_to(y_true, y_pred.shape)
+            except ValueError:
+                raise ValueError(
+                    f"{self.name}: y_true has shape {y_true.shape} and y_pred "
+                    f"{y_pred.shape}; they must match"
+                ) from None
+        return self.score(y_true.astype(y_pred.dtype, copy=False), y_pred)
+
+    @property
+    def __name__(self) -> str:
+        """Keras's function name (``mse.__name__ == 'mean_squared_error'``)."""
+        return self.name
 
     def score(self, y: np.ndarray, p: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -303,28 +356,69 @@ def _onehot(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     return (np.arange(p.shape[-1]) == _labels(y, p)[..., None]).astype(p.dtype)
 
 
+# Keras's functions and aliases: the registered instances themselves.
+mean_squared_error = mse = MSE = _REGISTRY.items()["mean_squared_error"]
+mean_absolute_error = mae = MAE = _REGISTRY.items()["mean_absolute_error"]
+mean_absolute_percentage_error = mape = MAPE = _REGISTRY.items()[
+    "mean_absolute_percentage_error"
+]
+mean_squared_logarithmic_error = msle = MSLE = _REGISTRY.items()[
+    "mean_squared_logarithmic_error"
+]
+squared_hinge = _REGISTRY.items()["squared_hinge"]
+hinge = _REGISTRY.items()["hinge"]
+categorical_hinge = _REGISTRY.items()["categorical_hinge"]
+logcosh = _REGISTRY.items()["logcosh"]
+categorical_crossentropy = _REGISTRY.items()["categorical_crossentropy"]
+sparse_categorical_crossentropy = _REGISTRY.items()["sparse_categorical_crossentropy"]
+binary_crossentropy = _REGISTRY.items()["binary_crossentropy"]
+kullback_leibler_divergence = kld = KLD = _REGISTRY.items()[
+    "kullback_leibler_divergence"
+]
+poisson = _REGISTRY.items()["poisson"]
+cosine_proximity = cosine = _REGISTRY.items()["cosine_proximity"]
+
+
 def names() -> list[str]:
     """The names ``get`` accepts (Keras's names and aliases)."""
     return _REGISTRY.names()
 
 
-def get(identifier: Any, custom_objects: Mapping[str, Any] | None = None) -> Loss:
-    """A loss from its name or alias, or a ``Loss`` instance (returned as is)."""
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str):
-        return _REGISTRY.lookup(identifier, custom_objects)
+def _resolve(found: Any, identifier: Any) -> Loss:
+    if isinstance(found, Loss):
+        return found
+    if isinstance(found, type) and issubclass(found, Loss):
+        return found()
     raise ValueError(
-        f"Could not interpret loss identifier: {identifier!r}; expected a Loss instance or "
-        f"one of {', '.join(names())} (plain functions have no gradient here)"
+        f"Could not interpret loss identifier: {identifier!r}; expected a name "
+        f"({', '.join(names())}), one of gradstep.losses' functions or a Loss instance "
+        "(gradstep needs each loss's gradient: for your own, subclass "
+        "gradstep.losses.Loss and define score and gradient)"
     )
+
+
+def get(identifier: Any, custom_objects: Mapping[str, Any] | None = None) -> Loss:
+    """A loss from its name or alias, one of this module's functions (``losses.mse``),
+    a ``Loss`` instance (returned as is) or a ``Loss`` subclass (instantiated)."""
+    if isinstance(identifier, str):
+        return _resolve(_REGISTRY.lookup(identifier, custom_objects), identifier)
+    if isinstance(identifier, Mapping) and "class_name" in identifier:
+        return _resolve(
+            _REGISTRY.lookup(identifier["class_name"], custom_objects), identifier
+        )
+    return _resolve(identifier, identifier)
 
 
 def serialize(loss: Loss) -> str:
     """The loss's Keras name."""
-    return loss.name
+    return get(loss).name
 
 
-def deserialize(name: str, custom_objects: Mapping[str, Any] | None = None) -> Loss:
-    """The loss called ``name``."""
+def deserialize(name: Any, custom_objects: Mapping[str, Any] | None = None) -> Loss:
+    """The loss called ``name`` (``custom_objects`` and the global custom objects
+    first)."""
+    if not isinstance(name, (str, Mapping)):
+        raise ValueError(
+            f"Could not interpret serialized loss: {name!r}; expected a name"
+        )
     return get(name, custom_objects)

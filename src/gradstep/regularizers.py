@@ -102,34 +102,72 @@ def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
     """``{'class_name': 'L1L2', 'config': {...}}`` or None."""
     if regularizer is None:
         return None
+    regularizer = get(regularizer)
     return {
         "class_name": type(regularizer).__name__,
         "config": regularizer.get_config(),
     }
 
 
+def _find(name: str, custom_objects: Mapping[str, Any] | None) -> Any:
+    found = _CLASSES.find(name, custom_objects)
+    if found is None and name in _NAMES:
+        found = _NAMES[name]
+    if found is None:
+        known = sorted(set(_CLASSES.names()) | set(_NAMES))
+        raise ValueError(
+            f"Unknown regularizer: {name!r}. Known regularizers: {', '.join(known)}"
+        )
+    return found
+
+
 def deserialize(
     config: Any, custom_objects: Mapping[str, Any] | None = None
 ) -> Regularizer:
-    """A regularizer from ``serialize``'s output (registered classes only)."""
+    """A regularizer from ``serialize``'s output (a class name or one of l1, l2,
+    l1_l2, with its config); ``custom_objects`` and the global custom objects first."""
+    if isinstance(config, str):
+        return get(config, custom_objects)
     if not isinstance(config, Mapping) or "class_name" not in config:
         raise ValueError(f"Could not interpret regularizer config: {config!r}")
-    cls = _CLASSES.lookup(config["class_name"], custom_objects)
+    found = _find(str(config["class_name"]), custom_objects)
+    settings = config.get("config", {}) or {}
+    if not isinstance(settings, Mapping):
+        raise ValueError(f"regularizer 'config' must be a dict, got {settings!r}")
+    if isinstance(found, Regularizer):
+        return found
     try:
-        return cls.from_config(dict(config.get("config", {})))
+        if isinstance(found, type) and issubclass(found, Regularizer):
+            return found.from_config(dict(settings))
+        return _resolve(found(**settings), config)
     except TypeError as exc:
         raise ValueError(f"Bad regularizer config {dict(config)!r}: {exc}") from None
 
 
-def get(identifier: Any) -> Regularizer | None:
-    """None, a ``Regularizer``, a config dict or one of the names l1, l2, l1_l2."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, Mapping):
-        return deserialize(identifier)
-    if isinstance(identifier, str) and identifier in _NAMES:
-        return _NAMES[identifier]()
+def _resolve(found: Any, identifier: Any) -> Regularizer:
+    if isinstance(found, Regularizer):
+        return found
+    if isinstance(found, type) and issubclass(found, Regularizer):
+        return found()
+    if any(found is f for f in (l1, l2, l1_l2)):
+        return found()  # given uncalled: Keras's defaults
     raise ValueError(
         f"Could not interpret regularizer identifier: {identifier!r}; expected None, a "
-        f"Regularizer, a config dict or one of {', '.join(sorted(_NAMES))}"
+        f"Regularizer, a config dict or one of {', '.join(sorted(_NAMES))}, L1L2 "
+        "(gradstep needs each penalty's gradient: for your own, subclass "
+        "gradstep.regularizers.Regularizer and define penalty and add_gradient)"
     )
+
+
+def get(
+    identifier: Any, custom_objects: Mapping[str, Any] | None = None
+) -> Regularizer | None:
+    """None, a ``Regularizer``, a config dict, a name (l1, l2, l1_l2, L1L2) or one of
+    this module's functions given uncalled (``regularizers.l2``: l=0.01)."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, Mapping):
+        return deserialize(identifier, custom_objects)
+    if isinstance(identifier, str):
+        return _resolve(_find(identifier, custom_objects), identifier)
+    return _resolve(identifier, identifier)

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
+
 __all__ = [
     "Clip",
     "Flag",
@@ -120,6 +122,13 @@ class Hyperparameter(_Descriptor):
     def __init__(self, low: float = 0.0, high: float | None = None) -> None:
         self.low = low
         self.high = high
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = getattr(obj, self.attribute)
+        backend.handed_out(obj, self.name, value)  # for K.set_value(opt.lr, v)
+        return value
 
     def check(self, obj: Any, value: Any) -> float:
         return check_number(self.name, value, low=self.low, high=self.high)

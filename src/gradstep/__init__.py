@@ -6,6 +6,7 @@ from . import (
     activations,
     backend,
     callbacks,
+    constraints,
     initializers,
     layers,
     losses,
@@ -13,6 +14,7 @@ from . import (
     models,
     optimizers,
     regularizers,
+    utils,
 )
 from ._version import __version__
 
@@ -20,6 +22,7 @@ __all__ = [
     "activations",
     "backend",
     "callbacks",
+    "constraints",
     "initializers",
     "layers",
     "losses",
@@ -27,5 +30,6 @@ __all__ = [
     "models",
     "optimizers",
     "regularizers",
+    "utils",
     "__version__",
 ]

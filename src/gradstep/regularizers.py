@@ -37,6 +37,10 @@ class Regularizer:
     def add_gradient(self, w: np.ndarray, grad: np.ndarray) -> None:
         raise NotImplementedError
 
+    def __call__(self, w: Any) -> float:
+        """The penalty of ``w``, as Keras's ``regularizer(x)``."""
+        return self.penalty(np.asarray(w))
+
     def get_config(self) -> dict[str, Any]:
         return {}
 

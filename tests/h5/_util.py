@@ -55,3 +55,16 @@ def keras_continue(path: Path, epochs: int, out: Path, float32: bool) -> dict[st
     proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(out.read_text())
+
+
+def keras_batch(spec: list[list[Any]], tmp: Path, float32: bool) -> dict[str, Any]:
+    """Real Keras 2.2.4's continuation of each ``[file, epochs]`` (one process)."""
+    runner = keras_runner()
+    assert runner is not None
+    spec_path, out = tmp / "spec.json", tmp / "keras_out.json"
+    spec_path.write_text(json.dumps(spec))
+    args = [runner] + (["--float32"] if float32 else [])
+    args += [str(HERE / "keras_side.py"), "batch", str(spec_path), str(out)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(out.read_text())

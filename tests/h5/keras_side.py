@@ -2,10 +2,13 @@
 the round-trip test: continue training a saved ``.h5`` file and report the numbers.
 
     tools/keras224 [--float32] tests/h5/keras_side.py continue FILE.h5 EPOCHS OUT.json
+    tools/keras224 [--float32] tests/h5/keras_side.py batch SPEC.json OUT.json
 
 ``continue`` loads FILE.h5 with ``keras.models.load_model`` (a UserWarning is an error:
 Keras only warns when optimizer weights do not fit), fits EPOCHS more epochs on the
 fixture data (``shuffle=False``) and writes History and final weights to OUT.json.
+``batch`` does it for every ``[file, epochs]`` of SPEC.json in one process and writes
+``{file: result}`` (a file Keras refuses or warns about gives ``{"error": message}``).
 Runs on Python 3.8.
 """
 
@@ -51,10 +54,27 @@ def continue_file(path, epochs):
     return numbers(history, model)
 
 
+def batch(spec):
+    """``continue_file`` for every ``[path, epochs]`` of ``spec``."""
+    results = {}
+    for path, epochs in spec:
+        try:
+            results[path] = continue_file(path, int(epochs))
+        except Exception as exc:  # reported to the test, which fails on it
+            results[path] = {"error": f"{type(exc).__name__}: {exc}"}
+    return results
+
+
 def main():
-    command, path, epochs, out = sys.argv[1:5]
-    assert command == "continue", command
-    result = continue_file(path, int(epochs))
+    command = sys.argv[1]
+    if command == "batch":
+        with open(sys.argv[2]) as handle:
+            result = batch(json.load(handle))
+        out = sys.argv[3]
+    else:
+        assert command == "continue", command
+        path, epochs, out = sys.argv[2:5]
+        result = continue_file(path, int(epochs))
     with open(out, "w") as handle:
         json.dump(result, handle)
 

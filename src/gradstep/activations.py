@@ -136,7 +136,7 @@ class Relu(Activation_):
         slope = (x > self.threshold).astype(dy.dtype)
         if self.max_value is not None:
             part = x * (x > self.threshold) if self.threshold != 0 else np.maximum(x, 0)
-            slope *= part <= self.max_value
+            slope *= (part >= 0) & (part <= self.max_value)  # clip passes inside
         if self.alpha != 0:
             slope += self.alpha * (self.threshold - x > 0)
         return np.multiply(dy, slope, out=out)

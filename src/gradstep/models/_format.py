@@ -26,7 +26,7 @@ from .. import optimizers as optimizers_module
 from .._io import atomic_file
 from .._npz import NpzArchive
 from .._seeding import generator_state
-from .h5 import is_h5_file, is_h5_path
+from .h5._dispatch import handler, is_h5_file, is_h5_path
 
 __all__ = [
     "HEADER",
@@ -88,9 +88,7 @@ def save_model(
     """Write ``model`` (see the module docstring); a .h5/.hdf5 path gets Keras 2.2.4's
     HDF5 layout instead (``gradstep.models.h5``)."""
     if is_h5_path(filepath):
-        from .h5 import save_model as save_h5
-
-        return save_h5(model, filepath, overwrite, include_optimizer)
+        return handler("save_model")(model, filepath, overwrite, include_optimizer)
     path = os.fspath(filepath)
     if not model.built:
         raise ValueError(
@@ -292,9 +290,7 @@ def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
     """Write only the weights and their names (``load_weights`` reads them back); a
     .h5/.hdf5 path gets Keras 2.2.4's weights-only HDF5 layout."""
     if is_h5_path(filepath):
-        from .h5 import save_weights as save_h5
-
-        return save_h5(model, filepath, overwrite)
+        return handler("save_weights")(model, filepath, overwrite)
     if not model.built:
         raise ValueError("cannot save the weights of a model that is not built")
     entries, arrays = _weight_entries(model)
@@ -311,9 +307,7 @@ def load_weights(
     unchanged when anything is wrong. Keras HDF5 files (by suffix or content) are read
     by ``gradstep.models.h5.load_weights`` (``by_name``/``skip_mismatch`` as Keras)."""
     if is_h5_file(filepath):
-        from .h5 import load_weights as load_h5
-
-        return load_h5(model, filepath, by_name, skip_mismatch)
+        return handler("load_weights")(model, filepath, by_name, skip_mismatch)
     if by_name or skip_mismatch:
         raise ValueError(
             "load_weights(by_name=True/skip_mismatch=True) is supported for Keras .h5 "

@@ -12,7 +12,7 @@ from typing import Any
 from .. import optimizers as optimizers_module
 from .._seeding import restore_generator
 from ._format import checked_weights, load_weights, read, save_model, save_weights
-from .h5 import is_h5_file
+from .h5._dispatch import handler, is_h5_file
 from .sequential import Sequential
 
 __all__ = [
@@ -54,9 +54,7 @@ def load_model(
     Only registered classes (or ``custom_objects``) are built. Keras 2.2 HDF5 files
     (.h5/.hdf5, or HDF5 content) are read by ``gradstep.models.h5.load_model``."""
     if is_h5_file(filepath):
-        from .h5 import load_model as load_h5
-
-        return load_h5(filepath, custom_objects, compile)
+        return handler("load_model")(filepath, custom_objects, compile)
     path = os.fspath(filepath)
     header, arrays = read(path)
     _check_architecture(path, header, custom_objects)

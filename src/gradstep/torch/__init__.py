@@ -39,6 +39,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 from ..optimizers import _registry
+from ._keras_h5 import KerasRun, from_keras_h5
 from ._optimizer import KerasTorchOptimizer, torch_optimizer
 
 # One class per registered optimizer (``gradstep.torch.Adam``...), built from the
@@ -47,6 +48,8 @@ from ._optimizer import KerasTorchOptimizer, torch_optimizer
 __all__ = [
     "KerasTorchOptimizer",
     "torch_optimizer",
+    "from_keras_h5",
+    "KerasRun",
     *sorted(cls.__name__ for cls in _registry.builtin_classes().values()),
 ]
 

@@ -9,9 +9,7 @@ or float64) or by gradstep and continues training as Keras 2.2.4 would after its
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
+from ._dispatch import HANDLERS, SUFFIXES, is_h5_file, is_h5_path
 from ._load import load_model, load_weights
 from ._read import KerasFile, read_model_file, read_weights_file
 from ._write import keras224_optimizer_weights, save_model, save_weights
@@ -30,28 +28,9 @@ __all__ = [
     "keras224_optimizer_weights",
 ]
 
-SUFFIXES = (".h5", ".hdf5")
-
-
-def is_h5_path(filepath: Any) -> bool:
-    """Whether ``filepath`` names a Keras HDF5 file by its suffix (.h5, .hdf5)."""
-    try:
-        name = os.fspath(filepath)
-    except TypeError:
-        return False
-    return isinstance(name, str) and name.lower().endswith(SUFFIXES)
-
-
-_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-
-
-def is_h5_file(filepath: Any) -> bool:
-    """Whether ``filepath`` is to be read as HDF5: its suffix is .h5/.hdf5, or it
-    starts with the HDF5 signature (Keras files are also named .keras, .model...)."""
-    if is_h5_path(filepath):
-        return True
-    try:
-        with open(filepath, "rb") as handle:
-            return handle.read(len(_SIGNATURE)) == _SIGNATURE
-    except (OSError, TypeError, ValueError):
-        return False
+HANDLERS.update(
+    load_model=load_model,
+    load_weights=load_weights,
+    save_model=save_model,
+    save_weights=save_weights,
+)

@@ -51,7 +51,9 @@ def test_fused_engine_without_numba_is_a_usage_error_with_the_install_hint(
     assert "please report" not in err
 
 
-def test_ctrl_c_at_any_moment_exits_130_without_traceback(tmp_path, capsys, monkeypatch):
+def test_ctrl_c_at_any_moment_exits_130_without_traceback(
+    tmp_path, capsys, monkeypatch
+):
     from gradstep.lab import compare
 
     def interrupted(*args, **kwargs):
@@ -153,3 +155,11 @@ def test_a_signal_during_training_cleans_up_the_staging_folder(tmp_path, sig, st
     assert "Traceback" not in err
     assert not (tmp_path / "r").exists()
     assert leftovers(tmp_path) == []
+
+
+def test_trajectories_twice_makes_a_new_numbered_folder(capsys):
+    args = ("trajectories", "-f", "quadratic", "-o", "sgd", "--steps", "5")
+    status, out, err = run(capsys, *args)
+    assert status == 0 and "wrote gradstep-runs/trajectories/" in out, err
+    status, out, err = run(capsys, *args)
+    assert status == 0 and "wrote gradstep-runs/trajectories-2/" in out, err

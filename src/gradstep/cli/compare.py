@@ -13,7 +13,7 @@ from ..lab.compare import CompareSettings, run_compare
 from ..lab.data import load_lab_data
 from ..lab.model import LOSS, describe_mlp
 from ..lab.options import to_bool, to_float, to_int, to_int_list, to_str
-from ..lab.outdir import OutputDir
+from ..lab.outdir import OutputDir, free_folder
 from ..lab.plotting import compare_figure, save_figure
 from ..lab.progress import Progress
 from ..lab.records import (
@@ -24,7 +24,7 @@ from ..lab.records import (
     write_csv,
     write_json,
 )
-from ..lab.report import markdown_report
+from ..lab.report import DISPLAY_NAMES, markdown_report
 from ..lab.specs import default_specs, resolve_specs
 from ..lab.summary import format_table, summarize
 from ..lab.tune import GRID_EXPONENTS, tune_learning_rates
@@ -101,16 +101,6 @@ def _check_numba() -> None:
             f"{INSTALL_FAST} (from a clone of gradstep) or pip install numba, or use "
             "--engine reference"
         )
-
-
-def free_folder(base: str) -> str:
-    """``base`` if nothing is there, else the first free ``base-2``, ``base-3``, ..."""
-    if not Path(base).expanduser().exists():
-        return base
-    number = 2
-    while Path(f"{base}-{number}").expanduser().exists():
-        number += 1
-    return f"{base}-{number}"
 
 
 def run(args: argparse.Namespace, command: str) -> int:
@@ -221,9 +211,6 @@ def _download_progress():
             print(f"\rdownloading: {done / 2**20:.1f}{of} MiB", end="", file=sys.stderr)
 
     return report
-
-
-DISPLAY_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "digits": "digits"}
 
 
 def _title(record: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ import numpy as np
 from ..lab._errors import LabError
 from ..lab.functions import BUILTIN, TestFunction, get_function, user_function
 from ..lab.options import to_bool, to_float, to_int, to_pair, to_str
-from ..lab.outdir import OutputDir
+from ..lab.outdir import OutputDir, free_folder
 from ..lab.plotting import save_animation, save_figure, trajectories_figure
 from ..lab.records import RECORD_NAME, write_json
 from ..lab.specs import OptimizerSpec, default_specs, make_spec, resolve_specs
@@ -81,6 +81,13 @@ def save_paths(path: Any, paths: list[list[Path2D]]) -> None:
     np.savez_compressed(path, **arrays)
 
 
+def _config_keys(args: argparse.Namespace) -> set[str]:
+    from ..lab.options import load_config
+
+    path = getattr(args, "config", None)
+    return set(load_config(path, TRAJECTORY_DEFAULTS)) if path else set()
+
+
 def load_paths(path: Any, record: dict[str, Any]) -> list[list[Path2D]]:
     """The paths of a trajectories run, from its ``paths.npz`` and ``record.json``;
     ``LabError`` naming the file for a missing, damaged or mismatched one (memory stays
@@ -137,7 +144,10 @@ def run(args: argparse.Namespace, command: str) -> int:
     tol = to_float("tol", o["tol"], 0.0, 1e6)
     animate = to_bool("animate", o["animate"])
     frames = to_int("frames", o["frames"], low=2)
-    out = OutputDir(to_str("out", o["out"]), force=to_bool("force", o["force"]))
+    target, force = to_str("out", o["out"]), to_bool("force", o["force"])
+    if not hasattr(args, "out") and "out" not in _config_keys(args) and not force:
+        target = free_folder(target)  # the default folder: a new numbered one
+    out = OutputDir(target, force=force)
     try:
         paths = run_all(functions, specs, steps, tol)
         record = {

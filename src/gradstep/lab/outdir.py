@@ -26,7 +26,17 @@ from .._io import default_mode
 from ._errors import LabError
 from .records import RECORD_NAME
 
-__all__ = ["OutputDir"]
+__all__ = ["OutputDir", "free_folder"]
+
+
+def free_folder(base: str) -> str:
+    """``base`` if nothing is there, else the first free ``base-2``, ``base-3``, ..."""
+    if not Path(base).expanduser().exists():
+        return base
+    number = 2
+    while Path(f"{base}-{number}").expanduser().exists():
+        number += 1
+    return f"{base}-{number}"
 
 
 class OutputDir:

@@ -157,7 +157,7 @@ def compare_figure(rows: Sequence[EpochRow], title: str) -> Any:
         handles,
         labels,
         loc="outside lower center",
-        ncols=min(len(labels), 5),
+        ncols=min(len(labels), 7),
         fontsize="small",
         frameon=False,
     )

@@ -7,7 +7,9 @@ from typing import Any
 
 from .summary import markdown_table
 
-__all__ = ["markdown_report"]
+__all__ = ["markdown_report", "DISPLAY_NAMES"]
+
+DISPLAY_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "digits": "digits"}
 
 
 def markdown_report(record: dict[str, Any], figure_name: str) -> str:
@@ -19,11 +21,18 @@ def markdown_report(record: dict[str, Any], figure_name: str) -> str:
         source = ", ".join(source)
     optimizer_lines = [
         f"  - `{o['label']}`: {o['class_name']} `{json.dumps(o['config'], sort_keys=True)}`"
+        + (f", learning rate schedule `{o['schedule']}`" if o.get("schedule") else "")
         for o in record["optimizers"]
     ]
+    digests = data.get("sha256")
+    digest_lines = (
+        [f"  - `{name}`: `{value}`" for name, value in digests.items()]
+        if isinstance(digests, dict)
+        else []
+    )
     seeds = ", ".join(str(s) for s in training["seeds"])
     lines = [
-        f"# Optimizer comparison on {data['name']}",
+        f"# Optimizer comparison on {DISPLAY_NAMES.get(data['name'], data['name'])}",
         "",
         f"`{record['command']}`",
         "",
@@ -39,9 +48,32 @@ def markdown_report(record: dict[str, Any], figure_name: str) -> str:
         "- Train loss and accuracy are Keras's running means over each epoch's batches; "
         "test values are measured after each epoch. With several seeds, ± is the standard "
         "deviation and the figure's bands span the lowest to the highest seed.",
+        "- Times: s/epoch is the median epoch, train s the sum of all timed epochs (the "
+        "training and the test pass); warm-up s is one untimed batch on a throwaway model "
+        "(kernel compilation, first-call caches) and is in neither.",
         "- Optimizers:",
         *optimizer_lines,
+        *(["- Input files (sha256):", *digest_lines] if digest_lines else []),
+        *_tuning_lines(record.get("tuning")),
         f"- Versions: {versions}.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _tuning_lines(tuning: dict[str, Any] | None) -> list[str]:
+    if not tuning:
+        return []
+    lines = [
+        f"- Learning rates tuned first (--tune lr): grid {tuning['grid']}, "
+        f"{tuning['epochs_per_trial']} epochs per trial on {tuning['train_samples']} "
+        f"training samples, judged by the loss on {tuning['held_out_samples']} held-out "
+        f"training samples (never the test split); budget {tuning['budget_epochs']} "
+        "epochs in all."
+    ]
+    for label, entry in tuning["optimizers"].items():
+        trials = ", ".join(
+            f"{t['lr']:g}: {t['held_out_loss']:.4g}" for t in entry["trials"]
+        )
+        lines.append(f"  - `{label}`: chose {entry['chosen_lr']:g} (lr: loss {trials})")
+    return lines

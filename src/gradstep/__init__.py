@@ -17,8 +17,13 @@ from . import (
     utils,
 )
 from ._version import __version__
+from .layers import Input
+from .models import Model, Sequential
 
 __all__ = [
+    "Input",
+    "Model",
+    "Sequential",
     "activations",
     "backend",
     "callbacks",

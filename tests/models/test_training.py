@@ -184,9 +184,9 @@ def test_shuffle_false_keeps_order_and_shuffle_true_permutes():
     probe = callbacks.LambdaCallback(on_batch_begin=lambda batch, logs: None)
     original = model._train_step
 
-    def record(xb, yb):
-        seen.extend(xb[:, 0].tolist())
-        return original(xb, yb)
+    def record(xb, yb, wb):
+        seen.extend(xb[0][:, 0].tolist())
+        return original(xb, yb, wb)
 
     model._train_step = record
     model.fit(x, x, batch_size=5, shuffle=False, verbose=0, callbacks=[probe])

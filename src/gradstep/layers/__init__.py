@@ -1,21 +1,57 @@
-"""Keras 2.2 layers on NumPy: ``from gradstep.layers import Dense, Activation``.
+"""Keras 2.2 layers on NumPy: ``from gradstep.layers import Dense, Activation, Input``.
 
 Each layer has a hand-written forward and backward pass; weights and gradients live in
-the model's flat buffers (see ``gradstep.models.Sequential``).
+the model's flat buffers (see ``gradstep.models``). Layers are called on tensors from
+``Input()`` to build functional models (``gradstep.models.Model``).
 """
 
 from __future__ import annotations
 
 from ._base import Layer
+from ._input import Input, InputLayer
 from ._serialization import deserialize, serialize
+from ._tensor import Tensor
 from .core import Activation, Dense, Dropout, Flatten
+from .merge import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 
 __all__ = [
     "Layer",
+    "Input",
+    "InputLayer",
+    "Tensor",
     "Dense",
     "Activation",
     "Dropout",
     "Flatten",
+    "Add",
+    "Subtract",
+    "Multiply",
+    "Average",
+    "Maximum",
+    "Minimum",
+    "Concatenate",
+    "add",
+    "subtract",
+    "multiply",
+    "average",
+    "maximum",
+    "minimum",
+    "concatenate",
     "serialize",
     "deserialize",
 ]

@@ -18,8 +18,9 @@ import numpy as np
 
 from .. import backend
 from .._registry import Registry
+from .._seeding import new_seed_sequence
 
-__all__ = ["Layer", "Rngs", "LAYERS", "unique_name"]
+__all__ = ["Layer", "Rngs", "LAYERS", "unique_name", "call_rngs"]
 
 LAYERS = Registry("layer")
 _UIDS: dict[str, int] = {}
@@ -44,6 +45,14 @@ class Rngs(NamedTuple):
     train: np.random.Generator
 
 
+def call_rngs() -> Rngs:
+    """Generators for a layer built by a call on a tensor (the functional API): children
+    of ``gradstep.models.set_random_seed``'s source, else fresh entropy. A model made
+    from such layers points their training-noise generators at its own."""
+    init, train = new_seed_sequence(None).spawn(2)
+    return Rngs(np.random.default_rng(init), np.random.default_rng(train))
+
+
 class Layer:
     """Base class of all layers.
 
@@ -51,7 +60,16 @@ class Layer:
     ``weight_shapes`` (the shapes it will return, known without allocating anything:
     ``load_model`` checks a file's arrays against them before building the model),
     ``compute_output_shape``, ``forward`` and ``backward``, and extend ``get_config``.
+
+    Weights named in ``non_trainable_names`` are never given to the optimizer (the
+    moving statistics of BatchNormalization); ``trainable = False`` freezes them all
+    (takes effect at the next ``compile``, as in Keras). ``constraints`` maps weight
+    names to Keras constraints, applied after each optimizer step. A layer whose
+    ``forward`` depends on ``training`` sets ``uses_learning_phase``.
     """
+
+    non_trainable_names: tuple[str, ...] = ()
+    uses_learning_phase = False
 
     def __init__(self, **kwargs: Any) -> None:
         unknown = [k for k in kwargs if k not in _BASE_KEYWORDS]
@@ -79,12 +97,60 @@ class Layer:
         self.weights: list[np.ndarray] = []
         self.grads: list[np.ndarray] = []
         self._buffers: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
+        self.constraints: dict[str, Any] = {}
+        self._nodes: list[Any] = []
+
+    # ---- the functional API ----------------------------------------------------------
+    def __call__(self, inputs: Any, **kwargs: Any) -> Any:
+        """Call the layer on a symbolic tensor (or a list of them, for merge layers): the
+        functional API. Builds the layer on its first call; returns the output tensor."""
+        from ._tensor import Node, Tensor
+
+        if kwargs:
+            raise TypeError(
+                f"layer {self.name}: call arguments {sorted(kwargs)} are not supported; "
+                "pass only the input tensor(s)"
+            )
+        multi = isinstance(inputs, (list, tuple))
+        tensors = list(inputs) if multi else [inputs]
+        for t in tensors:
+            if not isinstance(t, Tensor):
+                raise TypeError(
+                    f"layer {self.name} was called on {type(t).__name__}; layers are "
+                    "called on tensors from gradstep.layers.Input() or other layers "
+                    "(to compute on arrays, build a Model and use predict)"
+                )
+        if not tensors:
+            raise ValueError(f"layer {self.name} was called on an empty list")
+        shape: Any = [t.shape for t in tensors] if multi else tensors[0].shape
+        if self._nodes:
+            raise ValueError(
+                f"layer {self.name} was already called on a tensor; gradstep does not "
+                "share a layer between several calls: make a new layer"
+            )
+        if not self.built:
+            self.build(shape, call_rngs())
+        elif _norm_shape(self.input_shape) != _norm_shape(shape):
+            raise ValueError(
+                f"layer {self.name} was built for inputs of shape {self.input_shape}, "
+                f"called on {shape}"
+            )
+        node = Node(self, tensors, multi)
+        out_shape = self.compute_output_shape(self.input_shape)
+        if isinstance(out_shape, list):
+            node.outputs = [Tensor(s, node, i) for i, s in enumerate(out_shape)]
+        else:
+            node.outputs = [Tensor(out_shape, node, 0)]
+        self._nodes.append(node)
+        self.input = inputs
+        self.output = node.outputs if isinstance(out_shape, list) else node.outputs[0]
+        return self.output
 
     # ---- building ------------------------------------------------------------------
     def build(self, input_shape: tuple[int | None, ...], rngs: Rngs) -> None:
         """Create the weights for inputs of ``input_shape`` (batch axis first, None)."""
         self.dtype = self.dtype or backend.floatx()
-        self.input_shape = tuple(input_shape)
+        self.input_shape = _norm_shape(input_shape)
         self.output_shape = self.compute_output_shape(self.input_shape)
         initial = self.build_weights(self.input_shape, rngs)
         declared = self.weight_shapes(self.input_shape)
@@ -167,6 +233,48 @@ class Layer:
     def get_weights(self) -> list[np.ndarray]:
         return [w.copy() for w in self.weights]
 
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Assign arrays shaped like ``get_weights()``; every shape is checked first."""
+        weights = list(weights)
+        if len(weights) != len(self.weights):
+            raise ValueError(
+                f'You called `set_weights(weights)` on layer "{self.name}" with a weight '
+                f"list of length {len(weights)}, but the layer was expecting "
+                f"{len(self.weights)} weights."
+            )
+        arrays = [np.asarray(v) for v in weights]
+        for name, w, new in zip(self.weight_names, self.weights, arrays):
+            if new.shape != w.shape or not np.issubdtype(new.dtype, np.number):
+                raise ValueError(
+                    f"Layer weight shape {w.shape} not compatible with provided weight "
+                    f"shape {new.shape} ({self.name}/{name})"
+                )
+        for w, new in zip(self.weights, arrays):
+            np.copyto(w, new, casting="unsafe")
+
+    @property
+    def trainable_weight_names(self) -> list[str]:
+        """The weights the optimizer updates (none when ``trainable`` is False)."""
+        if not self.trainable:
+            return []
+        return [n for n in self.weight_names if n not in self.non_trainable_names]
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        names = set(self.trainable_weight_names)
+        return [w for n, w in zip(self.weight_names, self.weights) if n in names]
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        names = set(self.trainable_weight_names)
+        return [w for n, w in zip(self.weight_names, self.weights) if n not in names]
+
+    @property
+    def losses(self) -> list[float]:
+        """The regularization penalties (weights, and activity of the last forward)."""
+        value = self.penalty()
+        return [value] if value else []
+
     # ---- configs -------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
@@ -187,6 +295,13 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
+
+
+def _norm_shape(shape: Any) -> Any:
+    """A shape as a tuple, or a list of tuples for layers taking several inputs."""
+    if isinstance(shape, list):
+        return [tuple(s) for s in shape]
+    return tuple(shape)
 
 
 def _as_shape(shape: Any, what: str) -> tuple[int | None, ...]:

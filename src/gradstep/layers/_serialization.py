@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import core  # noqa: F401 - registers the built-in layers
+from . import _input, core, merge  # noqa: F401 - registers the built-in layers
 from ._base import LAYERS, Layer
 
 __all__ = ["serialize", "deserialize"]
@@ -29,4 +29,6 @@ def deserialize(config: Any, custom_objects: Mapping[str, Any] | None = None) ->
     settings = config.get("config", {})
     if not isinstance(settings, Mapping):
         raise ValueError(f"layer 'config' must be a dict, got {settings!r}")
+    if getattr(cls, "config_takes_custom_objects", False):  # nested models
+        return cls.from_config(settings, custom_objects)
     return cls.from_config(settings)

@@ -1,4 +1,4 @@
-"""Keras 2.2's model API on NumPy: ``Sequential``, ``load_model`` and friends.
+"""Keras 2.2's model API on NumPy: ``Sequential``, ``Model``, ``load_model`` and friends.
 
     from gradstep import optimizers
     from gradstep.models import Sequential
@@ -19,14 +19,23 @@ Randomness: see ``set_random_seed`` and ``Sequential(seed=...)``.
 from __future__ import annotations
 
 from .._seeding import set_random_seed
-from .saving import load_model, model_from_config, model_from_json, save_model
+from .functional import Model
+from .saving import (
+    load_model,
+    model_from_config,
+    model_from_json,
+    model_from_yaml,
+    save_model,
+)
 from .sequential import Sequential
 
 __all__ = [
     "Sequential",
+    "Model",
     "load_model",
     "save_model",
     "model_from_json",
+    "model_from_yaml",
     "model_from_config",
     "set_random_seed",
 ]

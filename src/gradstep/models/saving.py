@@ -21,6 +21,7 @@ __all__ = [
     "save_weights",
     "load_weights",
     "model_from_json",
+    "model_from_yaml",
     "model_from_config",
 ]
 
@@ -28,13 +29,16 @@ __all__ = [
 def model_from_config(
     config: Mapping[str, Any], custom_objects: Mapping[str, Any] | None = None
 ):
-    """A model from ``{'class_name': 'Sequential', 'config': ...}``."""
-    if not isinstance(config, Mapping) or config.get("class_name") != "Sequential":
+    """A model from ``{'class_name': 'Sequential' or 'Model', 'config': ...}``."""
+    from .functional import Model
+
+    kinds = {"Sequential": Sequential, "Model": Model}
+    if not isinstance(config, Mapping) or config.get("class_name") not in kinds:
         raise ValueError(
-            "model config must be {'class_name': 'Sequential', 'config': ...}, got "
-            f"{config!r:.200}"
+            "model config must be {'class_name': 'Sequential' or 'Model', 'config': "
+            f"...}}, got {config!r:.200}"
         )
-    return Sequential.from_config(config.get("config"), custom_objects)
+    return kinds[config["class_name"]].from_config(config.get("config"), custom_objects)
 
 
 def model_from_json(json_string: str, custom_objects: Mapping[str, Any] | None = None):
@@ -43,6 +47,20 @@ def model_from_json(json_string: str, custom_objects: Mapping[str, Any] | None =
         config = json.loads(json_string)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"model_from_json: not valid JSON: {exc}") from None
+    return model_from_config(config, custom_objects)
+
+
+def model_from_yaml(yaml_string: str, custom_objects: Mapping[str, Any] | None = None):
+    """A model from ``model.to_yaml()``'s output (needs PyYAML; read with its safe
+    loader, which builds only plain data)."""
+    try:
+        import yaml
+    except ImportError:
+        raise ImportError("model_from_yaml needs PyYAML: pip install pyyaml") from None
+    try:
+        config = yaml.safe_load(yaml_string)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"model_from_yaml: not valid YAML: {exc}") from None
     return model_from_config(config, custom_objects)
 
 

@@ -1,0 +1,300 @@
+"""The functional API: Input, layers called on tensors, Model with several inputs and
+outputs, loss weights, nesting, frozen layers, get_layer, configs, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradstep
+from gradstep import optimizers
+from gradstep.layers import Dense, Dropout, Input, add, concatenate, multiply
+from gradstep.models import Model, Sequential, model_from_json, model_from_yaml
+
+from ._helpers import assert_grad_close, numeric_grad
+
+RNG = np.random.default_rng(7)
+
+
+def _two_by_two(dtype="float64"):
+    a = Input(shape=(3,), name="a", dtype=dtype)
+    b = Input(shape=(2,), name="b", dtype=dtype)
+    h = Dense(4, activation="tanh", name="h", dtype=dtype)(a)
+    g = Dense(4, activation="sigmoid", name="g", dtype=dtype)(b)
+    o1 = Dense(2, activation="softmax", name="o1", dtype=dtype)(concatenate([h, g]))
+    o2 = Dense(1, name="o2", dtype=dtype)(multiply([add([h, g]), h]))
+    return Model([a, b], [o1, o2])
+
+
+def _data(n=10):
+    xa, xb = RNG.normal(size=(n, 3)), RNG.normal(size=(n, 2))
+    y1 = np.eye(2)[RNG.integers(0, 2, n)]
+    y2 = RNG.normal(size=(n, 1))
+    return [xa, xb], [y1, y2]
+
+
+def test_layers_in_keras_depth_order_and_names():
+    model = _two_by_two()
+    # Keras 2.2.4's order: by depth from the outputs (deepest first), ties in the
+    # order a depth-first walk from the outputs meets them.
+    kinds = [type(la).__name__ for la in model.layers]
+    assert kinds == [
+        "InputLayer",
+        "InputLayer",
+        "Dense",
+        "Dense",
+        "Add",
+        "Concatenate",
+        "Multiply",
+        "Dense",
+        "Dense",
+    ]
+    assert [la.name for la in model.layers[:4]] == ["a", "b", "h", "g"]
+    assert [la.name for la in model.layers[7:]] == ["o1", "o2"]
+    assert model.input_names == ["a", "b"] and model.output_names == ["o1", "o2"]
+    assert model.input_shape == [(None, 3), (None, 2)]
+    assert model.output_shape == [(None, 2), (None, 1)]
+    assert model.get_layer("h") is model.layers[2]
+    assert model.get_layer(index=0).name == "a"
+    assert gradstep.Input is Input and gradstep.Model is Model
+
+
+def test_loss_is_weighted_sum_of_output_losses():
+    model = _two_by_two()
+    model.compile("sgd", ["categorical_crossentropy", "mse"], loss_weights=[1.0, 0.25])
+    assert model.metrics_names == ["loss", "o1_loss", "o2_loss"]
+    x, y = _data()
+    total, l1, l2 = model.evaluate(x, y, verbose=0, batch_size=100)
+    p1, p2 = model.predict(x)
+    assert l2 == pytest.approx(np.mean((p2 - y[1]) ** 2), rel=1e-12)
+    q = np.clip(p1 / p1.sum(-1, keepdims=True), 1e-7, 1 - 1e-7)
+    assert l1 == pytest.approx(np.mean(-np.sum(y[0] * np.log(q), -1)), rel=1e-12)
+    assert total == pytest.approx(l1 + 0.25 * l2, rel=1e-12)
+    # dict forms give the same
+    model.compile(
+        "sgd",
+        {"o1": "categorical_crossentropy", "o2": "mse"},
+        loss_weights={"o2": 0.25},
+    )
+    again = model.evaluate({"a": x[0], "b": x[1]}, {"o1": y[0], "o2": y[1]}, verbose=0)
+    assert again[0] == pytest.approx(total, rel=1e-12)
+
+
+def test_metrics_names_per_output_and_weighted():
+    model = _two_by_two()
+    model.compile(
+        "sgd",
+        ["categorical_crossentropy", "mse"],
+        metrics={"o1": "acc"},
+        weighted_metrics=["mae"],
+    )
+    assert model.metrics_names == [
+        "loss",
+        "o1_loss",
+        "o2_loss",
+        "o1_acc",
+        "o1_weighted_mean_absolute_error",
+        "o2_weighted_mean_absolute_error",
+    ]
+    x, y = _data()
+    h = model.fit(x, y, epochs=1, verbose=0, sample_weight=[np.ones(10), None])
+    assert set(h.history) == set(model.metrics_names)
+
+
+def test_whole_gradient_matches_finite_differences():
+    model = _two_by_two()
+    model.compile("sgd", ["categorical_crossentropy", "mse"], loss_weights=[0.7, 1.3])
+    x, y = _data(6)
+    sw = [RNG.uniform(0, 2, 6), np.array([1.0, 0, 2, 1, 0, 3])]
+    model._compute_gradients(x, y, sw)
+    grads = [g.copy() for g in model._train_grads]
+    _, params = model._trainable_pairs()
+
+    def f():
+        return model._batch_loss(x, y, sw)
+
+    for w, g in zip(params, grads):
+        assert_grad_close(g, numeric_grad(f, w))
+
+
+def test_output_used_inside_the_graph_gets_both_gradients():
+    a = Input(shape=(3,), dtype="float64")
+    h = Dense(2, activation="softmax", dtype="float64")(a)
+    o = Dense(1, dtype="float64")(h)
+    model = Model(a, [h, o])
+    model.compile("sgd", ["categorical_crossentropy", "mse"])
+    x = [RNG.normal(size=(5, 3))]
+    y = [np.eye(2)[RNG.integers(0, 2, 5)], RNG.normal(size=(5, 1))]
+    model._compute_gradients(x, y, [None, None])
+    grads = [g.copy() for g in model._train_grads]
+    _, params = model._trainable_pairs()
+    for w, g in zip(params, grads):
+        assert_grad_close(
+            g, numeric_grad(lambda: model._batch_loss(x, y, [None, None]), w)
+        )
+
+
+def test_frozen_layer_is_not_trained_and_not_given_to_the_optimizer():
+    model = _two_by_two()
+    model.get_layer("h").trainable = False
+    model.compile(optimizers.Adam(lr=0.1), ["categorical_crossentropy", "mse"])
+    before = model.get_layer("h").get_weights()
+    other = model.get_layer("g").get_weights()
+    x, y = _data()
+    model.fit(x, y, epochs=2, verbose=0)
+    after = model.get_layer("h").get_weights()
+    assert all(np.array_equal(u, v) for u, v in zip(before, after))
+    assert not np.array_equal(other[0], model.get_layer("g").kernel)
+    n_train = sum(w.size for w in model.trainable_weights)
+    assert n_train == model.count_params() - sum(w.size for w in before)
+    assert len(model.optimizer.get_weights()) == 1 + 3 * len(model.trainable_weights)
+
+
+def test_nested_models_train_and_share_weights():
+    inner = Sequential([Dense(3, input_shape=(3,), activation="relu", dtype="float64")])
+    x = Input(shape=(3,), dtype="float64")
+    outer = Model(x, Dense(1, dtype="float64")(inner(x)))
+    outer.compile("sgd", "mse")
+    data, target = RNG.normal(size=(8, 3)), RNG.normal(size=(8, 1))
+    outer.fit(data, target, epochs=2, verbose=0)
+    assert np.array_equal(inner.get_weights()[0], outer.get_weights()[0])
+    inner.compile("sgd", "mse")
+    inner.fit(data, RNG.normal(size=(8, 3)), verbose=0)
+    assert np.array_equal(inner.get_weights()[0], outer.get_weights()[0])
+    outer.fit(data, target, verbose=0)  # the outer optimizer stays bound
+    inner.trainable = False
+    outer.compile("sgd", "mse")
+    frozen = inner.get_weights()
+    outer.fit(data, target, verbose=0)
+    assert all(np.array_equal(u, v) for u, v in zip(frozen, inner.get_weights()))
+
+
+def test_one_optimizer_compiled_into_a_second_model_carries_its_counter():
+    opt = optimizers.Adam(lr=0.01)
+    first = _two_by_two()
+    first.compile(opt, ["categorical_crossentropy", "mse"])
+    x, y = _data()
+    first.fit(x, y, epochs=1, batch_size=5, verbose=0)
+    assert opt.iterations == 2
+    second = Sequential([Dense(2, input_shape=(3,))])
+    second.compile(opt, "mse")
+    second.fit(x[0], y[0], epochs=1, batch_size=5, verbose=0)
+    assert opt.iterations == 4
+    assert len(opt.get_weights()) == 1 + 3 * 2
+
+
+def test_config_json_yaml_round_trip():
+    model = _two_by_two()
+    x, _ = _data()
+    for text, load in (
+        (model.to_json(), model_from_json),
+        (model.to_yaml(), model_from_yaml),
+    ):
+        again = load(text)
+        assert [la.name for la in again.layers] == [la.name for la in model.layers]
+        again.set_weights(model.get_weights())
+        for p, q in zip(model.predict(x), again.predict(x)):
+            np.testing.assert_array_equal(p, q)
+
+
+def test_save_weights_and_load_by_name(tmp_path):
+    model = _two_by_two()
+    path = tmp_path / "w.npz"
+    model.save_weights(path)
+    other = model_from_json(model.to_json())
+    other.load_weights(path)
+    for u, v in zip(model.get_weights(), other.get_weights()):
+        np.testing.assert_array_equal(u, v)
+    a = Input(shape=(3,), dtype="float64")
+    partial = Model(
+        a, Dense(7, name="h2", dtype="float64")(Dense(4, name="h", dtype="float64")(a))
+    )
+    partial.load_weights(path, by_name=True)
+    np.testing.assert_array_equal(
+        partial.get_layer("h").kernel, model.get_layer("h").kernel
+    )
+    b = Input(shape=(3,), dtype="float64")
+    wrong = Model(b, Dense(5, name="h", dtype="float64")(b))
+    keep = wrong.get_weights()
+    with pytest.raises(ValueError, match='named "h"'):
+        wrong.load_weights(path, by_name=True)
+    assert all(np.array_equal(u, v) for u, v in zip(keep, wrong.get_weights()))
+    with pytest.warns(UserWarning, match="Skipping"):
+        wrong.load_weights(path, by_name=True, skip_mismatch=True)
+
+
+def test_dropout_uses_the_model_generator():
+    a = Input(shape=(4,))
+    model = Model(a, Dense(1)(Dropout(0.5)(a)), seed=3)
+    assert model.layers[1].rng is model._rngs.train
+
+
+@pytest.mark.parametrize(
+    ("make", "pattern"),
+    [
+        (lambda: Model(Dense(2), None), "inputs= and outputs="),
+        (lambda: Model([np.ones(3)], [np.ones(3)]), "must be tensors"),
+        (lambda: Dense(2)(np.ones((2, 3))), "called on ndarray"),
+    ],
+)
+def test_construction_errors(make, pattern):
+    with pytest.raises((TypeError, ValueError), match=pattern):
+        make()
+
+
+def test_graph_errors():
+    a, b = Input(shape=(3,)), Input(shape=(3,))
+    out = add([a, b])
+    with pytest.raises(ValueError, match="Graph disconnected"):
+        Model(a, out)
+    h = Dense(3)(a)
+    with pytest.raises(ValueError, match="must come from"):
+        Model(h, Dense(1)(h))
+    shared = Dense(3)
+    shared(a)
+    with pytest.raises(ValueError, match="already called"):
+        shared(b)
+    with pytest.raises(ValueError, match="list of inputs"):
+        add(a)
+    with pytest.raises(ValueError, match="could not be merged"):
+        add([a, Input(shape=(4,))])
+    with pytest.raises(ValueError, match="No such layer"):
+        Model(a, h).get_layer("nope")
+    with pytest.raises(ValueError, match="index"):
+        Model(a, h).get_layer(index=5)
+
+
+def test_compile_and_data_errors_change_nothing():
+    model = _two_by_two()
+    with pytest.raises(ValueError, match="Unknown entry in loss dictionary"):
+        model.compile("sgd", {"nope": "mse"})
+    with pytest.raises(ValueError, match="one entry per model output"):
+        model.compile("sgd", ["mse"])
+    with pytest.raises(ValueError, match="loss_weights"):
+        model.compile("sgd", "mse", loss_weights={"o1": "x"})
+    with pytest.raises(ValueError, match="sample_weight_mode"):
+        model.compile("sgd", "mse", sample_weight_mode="temporal")
+    model.compile("sgd", ["categorical_crossentropy", "mse"])
+    before = model.get_weights()
+    x, y = _data()
+    with pytest.raises(ValueError, match="Expected to see 2 array"):
+        model.fit([x[0]], y, verbose=0)
+    with pytest.raises(ValueError, match='No data provided for "b"'):
+        model.fit({"a": x[0]}, y, verbose=0)
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.fit(x, y, sample_weight=[np.ones(3), None], verbose=0)
+    with pytest.raises(ValueError, match="1 elements"):
+        model.fit(x, y, sample_weight=[np.ones(10)], verbose=0)
+    with pytest.raises(ValueError, match="same number of samples"):
+        model.fit([x[0], x[1][:5]], y, verbose=0)
+    assert all(np.array_equal(u, v) for u, v in zip(before, model.get_weights()))
+
+
+def test_output_without_loss_takes_no_target():
+    model = _two_by_two()
+    model.compile("sgd", {"o2": "mse"})
+    x, y = _data()
+    assert model.metrics_names == ["loss", "o2_loss"]
+    total, l2 = model.evaluate(x, y[1], verbose=0)
+    assert total == pytest.approx(l2)
+    model.fit(x, [y[1]], verbose=0)

@@ -15,7 +15,10 @@ optax = pytest.importorskip("optax")
 @contextlib.contextmanager
 def x64() -> Iterator[None]:
     """float64 inside the block only (``jax_enable_x64`` for this thread)."""
-    with jax.enable_x64(True):
+    enable = getattr(jax, "enable_x64", None)  # jax.experimental's before jax 0.7
+    if enable is None:
+        from jax.experimental import enable_x64 as enable
+    with enable(True):
         yield
 
 

@@ -14,6 +14,7 @@ or changed.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,7 +87,8 @@ def _build(keras_file: KerasFile, custom_objects: Mapping[str, Any] | None) -> A
 
 
 def _matched(path: str, model: Any, layers: list, by_name: bool, skip: bool):
-    """(layer, arrays) pairs, every count and shape checked as Keras 2.2.4 checks them."""
+    """(layer, arrays) pairs, every count and shape checked as Keras 2.2.4 checks them
+    (``skip``: a layer that does not fit is skipped with a warning, as in Keras)."""
     own = [layer for layer in model.layers if layer.weights]
     saved = [(name, ws) for name, ws in layers if ws]
     if by_name:
@@ -113,7 +115,13 @@ def _matched(path: str, model: Any, layers: list, by_name: bool, skip: bool):
             )
         if problem is None:
             out.append((layer, arrays))
-        elif not skip:
+        elif skip:
+            warnings.warn(
+                f"Skipping loading of weights for layer {layer.name} due to mismatch: "
+                f"it {problem}",
+                stacklevel=4,
+            )
+        else:
             raise ValueError(f"{path}: layer {layer.name!r} {problem}")
     return out
 

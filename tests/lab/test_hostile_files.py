@@ -6,7 +6,10 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import struct
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -20,18 +23,38 @@ from gradstep.lab.records import read_csv, read_record
 from ._cli import assert_one_line_error, run
 from ._fake import fake_mnist, write_npz
 
+_LIMITED = """
+import resource, sys
+limit = 1 << 30
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+from gradstep.datasets import DatasetError, read_idx
+try:
+    read_idx(sys.argv[1])
+except DatasetError as exc:
+    print(exc)
+"""
+
 
 def test_gzip_idx_with_a_gigabyte_of_trailing_data_is_refused_without_inflating(
     tmp_path,
 ):
     body = bytes([0, 0, 8, 1]) + struct.pack(">I", 3) + bytes([1, 2, 3])
-    # A gigabyte of zeros compresses to about a megabyte; only one byte past the data
-    # is ever inflated.
-    stream = gzip.compress(body + bytes(1 << 30), compresslevel=1)
+    # 64 gzip members of 16 MiB of zeros each: a gigabyte once inflated, compressed once.
+    zeros = gzip.compress(bytes(16 << 20), compresslevel=1)
     path = tmp_path / "labels.gz"
-    path.write_bytes(stream)
-    with pytest.raises(DatasetError, match=r"labels.gz has bytes after the data"):
-        read_idx(path)
+    path.write_bytes(gzip.compress(body + bytes(1 << 20)) + zeros * 64)
+    # In a subprocess whose address space is capped at 1 GiB: inflating the trailing
+    # data would fail there with MemoryError instead of passing by accident.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    done = subprocess.run(
+        [sys.executable, "-c", _LIMITED, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "labels.gz has bytes after the data" in done.stdout, done.stdout
 
 
 def test_idx_declaring_a_huge_shape_is_refused_before_allocating(tmp_path):

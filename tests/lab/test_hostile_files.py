@@ -226,3 +226,21 @@ def test_damaged_paths_npz_is_a_named_error(tmp_path, capsys):
     paths.write_bytes(b"\x93NUMPY not an archive")
     status, _, err = run(capsys, "plot", tmp_path / "t")
     assert_one_line_error(status, err, "paths.npz is not a paths file of this run")
+
+
+def test_gzip_idx_declaring_a_gigabyte_it_does_not_hold_reads_only_what_is_there(
+    tmp_path,
+):
+    count = (1 << 30) - 16  # allowed by the size cap, never allocated up front
+    path = tmp_path / "images.gz"
+    path.write_bytes(gzip.compress(bytes([0, 0, 8, 1]) + struct.pack(">I", count)))
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    done = subprocess.run(
+        [sys.executable, "-c", _LIMITED, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "images.gz is truncated" in done.stdout, done.stdout

@@ -31,6 +31,7 @@ _TYPES = {
 }
 _CODES = {dtype.newbyteorder("="): code for code, dtype in _TYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 24
 
 
 MAX_BYTES = 1 << 30
@@ -50,9 +51,17 @@ def _open(path: Path) -> tuple[BinaryIO, bool]:
 
 
 def _read(stream: BinaryIO, count: int, path: Path, compressed: bool) -> bytes:
-    """Up to ``count`` bytes; never more, so trailing data is never inflated."""
+    """Up to ``count`` bytes; never more, so trailing data is never inflated. Read in
+    chunks, so memory grows with the data actually there, not with what a header says."""
     try:
-        return stream.read(count)
+        parts, left = [], count
+        while left > 0:
+            chunk = stream.read(min(left, _CHUNK))
+            if not chunk:
+                break
+            parts.append(chunk)
+            left -= len(chunk)
+        return b"".join(parts)
     except EOFError:
         raise DatasetError(
             f"{path} is a truncated gzip file; download it again"
@@ -92,6 +101,13 @@ def read_idx(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> np.
                 f"{max_bytes} bytes an IDX data file may hold here; it is not a valid "
                 "data set file"
             )
+        if not compressed:
+            available = os.path.getsize(path) - 4 - 4 * ndim
+            if available < expected:
+                raise DatasetError(
+                    f"{path} is truncated: its header promises {expected} data bytes "
+                    f"for shape {shape}, the file has {available}"
+                )
         data = _read(stream, expected, path, compressed)
         if len(data) < expected:
             raise DatasetError(

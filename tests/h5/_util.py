@@ -29,9 +29,14 @@ def expected(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / f"{name}.json").read_text())
 
 
-def optimizer_fixtures() -> list[str]:
+def optimizer_fixtures(functional: bool = False) -> list[str]:
+    """The fixtures trained with an optimizer: the Sequential ones, or the functional
+    (two-input, two-output) ones."""
     return sorted(
-        p.stem for p in FIXTURES.glob("*.json") if "optimizer" in expected(p.stem)
+        p.stem
+        for p in FIXTURES.glob("*.json")
+        if "optimizer" in expected(p.stem)
+        and p.stem.startswith("functional_") == functional
     )
 
 

@@ -10,7 +10,9 @@ trained ``EPOCHS_BEFORE`` epochs on ``keras_side.data()`` and saved with
 ``model.save`` as ``<name>_<floatx>.h5``; then ``keras.models.load_model`` and
 ``EPOCHS_AFTER`` more epochs (``shuffle=False``), whose History and weights go to
 ``<name>_<floatx>.json``. Plus a weights-only file, a file without optimizer, and a
-Lambda-layer file (for the refusal test). Theano backend: weight names have no ``:0``.
+Lambda-layer file (for the refusal test), and two-input/two-output functional models
+(``functional_*``, with loss_weights; their JSON holds their data). Theano backend:
+weight names have no ``:0``.
 """
 
 from __future__ import annotations
@@ -126,6 +128,57 @@ def other_files(floatx):
     lam.save(os.path.join(OUT, f"lambda_{floatx}.h5"))
 
 
+def functional_data():
+    """Two inputs, two outputs: (xa, xb), (one-hot classes, regression targets)."""
+    rng = np.random.RandomState(13)
+    xa, xb = rng.normal(size=(32, 4)), rng.normal(size=(32, 2))
+    cls, reg = np.eye(3)[rng.randint(0, 3, size=32)], rng.normal(size=(32, 1))
+    return {"xa": xa, "xb": xb, "cls": cls, "reg": reg}
+
+
+def functional_model():
+    """in_a -> da; in_b -> db; concatenate -> cls (softmax); db -> reg (linear)."""
+    L = keras.layers
+    a, b = L.Input(shape=(4,), name="in_a"), L.Input(shape=(2,), name="in_b")
+    ha = L.Dense(5, activation="tanh", name="da")(a)
+    hb = L.Dense(3, activation="relu", name="db")(b)
+    h = L.concatenate([ha, hb], name="cat")
+    cls = L.Dense(3, activation="softmax", name="cls")(h)
+    reg = L.Dense(1, name="reg")(hb)
+    m = keras.models.Model(inputs=[a, b], outputs=[cls, reg])
+    rng = np.random.RandomState(17)
+    m.set_weights([rng.uniform(-0.6, 0.6, size=w.shape) for w in m.get_weights()])
+    return m
+
+
+def functional_file(name, optimizer):
+    """A two-input/two-output model with loss_weights, saved and continued."""
+    m = functional_model()
+    m.compile(
+        optimizer=optimizer,
+        loss={"cls": "categorical_crossentropy", "reg": "mse"},
+        loss_weights={"cls": 1.0, "reg": 0.3},
+        metrics={"cls": ["acc"]},
+    )
+    d = functional_data()
+    x, y = [d["xa"], d["xb"]], {"cls": d["cls"], "reg": d["reg"]}
+    kw = {"batch_size": keras_side.BATCH, "shuffle": False, "verbose": 0}
+    m.fit(x, y, epochs=EPOCHS_BEFORE, **kw)
+    path = os.path.join(OUT, f"{name}_float64.h5")
+    m.save(path)
+    again = keras.models.load_model(path)
+    history = again.fit(x, y, epochs=EPOCHS_AFTER, **kw)
+    result = keras_side.numbers(history, again)
+    result.update(
+        optimizer=type(again.optimizer).__name__,
+        floatx="float64",
+        epochs=EPOCHS_AFTER,
+        data={k: v.tolist() for k, v in d.items()},
+    )
+    _dump(path[:-3] + ".json", result)
+    print(path, result["history"]["loss"])
+
+
 def main():
     floatx = K.floatx()
     os.makedirs(OUT, exist_ok=True)
@@ -134,6 +187,8 @@ def main():
         optimizer_file(name, floatx)
     if floatx == "float64":
         other_files(floatx)
+        functional_file("functional_sgd", keras.optimizers.SGD(lr=0.05, momentum=0.9))
+        functional_file("functional_nadam", keras.optimizers.Nadam(lr=0.01))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Models from Keras 2.2 HDF5 files: ``load_model`` and ``load_weights``.
 
-The model is rebuilt from ``model_config`` (registered layers only; a ``Lambda``
+The model (``Sequential``, or a functional ``Model`` where gradstep has it) is
+rebuilt from ``model_config`` (registered layers only; a ``Lambda``
 layer's marshalled code is refused, never run), in the dtype of the saved weights, and
 compiled from ``training_config`` with the saved optimizer, whose state is restored from
 ``optimizer_weights`` in Keras 2.2.4's layout. What Keras 2.2.4 itself does not save is
@@ -25,6 +26,7 @@ from ._read import KerasFile, read_model_file, read_weights_file
 
 __all__ = ["load_model", "load_weights"]
 
+_MODEL_CLASSES = ("Sequential", "Model")
 _REFUSED = {
     "Lambda": "a Lambda layer holds marshalled Python code, which gradstep never runs",
 }
@@ -67,18 +69,16 @@ def _build(keras_file: KerasFile, custom_objects: Mapping[str, Any] | None) -> A
     from ..saving import model_from_config
 
     path, config = keras_file.path, keras_file.model_config
-    if not isinstance(config, Mapping) or config.get("class_name") != "Sequential":
-        name = config.get("class_name") if isinstance(config, Mapping) else config
+    kind = config.get("class_name") if isinstance(config, Mapping) else config
+    if kind not in _MODEL_CLASSES:
         raise ValueError(
-            f"{path}: model class {name!r:.80} is not supported; gradstep reads "
-            "Sequential models from .h5 files"
+            f"{path}: model class {kind!r:.80} is not supported; gradstep reads "
+            f"{' and '.join(_MODEL_CLASSES)} models from .h5 files"
         )
     _check_layers(path, config.get("config"))
     inner = _with_dtype(config.get("config"), _dtype(keras_file))
     try:
-        model = model_from_config(
-            {"class_name": "Sequential", "config": inner}, custom_objects
-        )
+        model = model_from_config({"class_name": kind, "config": inner}, custom_objects)
     except (TypeError, KeyError, ValueError) as exc:
         raise ValueError(f"{path}: bad model config: {exc}") from None
     if not model.built:
@@ -132,6 +132,18 @@ def _assign(model: Any, pairs: list) -> None:
             np.copyto(w, a, casting="unsafe")
 
 
+def _named(value: Any, custom: Mapping[str, Any]) -> Any:
+    """``value`` (a name, or a list/dict of names as multi-output models save them)
+    with every name found in ``custom`` replaced by its object."""
+    if isinstance(value, str):
+        return custom.get(value, value)
+    if isinstance(value, Mapping):
+        return {k: _named(v, custom) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_named(v, custom) for v in value]
+    return value
+
+
 def _compile(keras_file: KerasFile, model: Any, custom_objects: Any) -> None:
     path, training = keras_file.path, keras_file.training_config
     if not isinstance(training, Mapping):
@@ -144,17 +156,13 @@ def _compile(keras_file: KerasFile, model: Any, custom_objects: Any) -> None:
     }
     try:
         optimizer = optimizers_module.deserialize(training["optimizer_config"], custom)
-        loss = training["loss"]
-        loss = custom.get(loss, loss) if isinstance(loss, str) else loss
-        metrics = [
-            custom.get(m, m) if isinstance(m, str) else m
-            for m in training.get("metrics") or []
-        ]
+        loss = _named(training["loss"], custom)
+        metrics = _named(training.get("metrics") or [], custom)
         model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **extra)
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: bad training config: {exc}") from None
     if keras_file.optimizer_weights:
-        _, params = model._trainable_pairs()
+        _, params = model._trainable_pairs()  # the arrays fit() hands the optimizer
         optimizer.build(params)
         try:
             optimizer.set_weights([w for _, w in keras_file.optimizer_weights])

@@ -75,15 +75,41 @@ def keras224_optimizer_weights(optimizer: Any) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+def _class_name(model: Any) -> str:
+    """'Sequential', or 'Model' for a functional model (Keras's class names)."""
+    return "Sequential" if type(model).__name__ == "Sequential" else "Model"
+
+
+def _name(value: Any) -> Any:
+    """Losses and metrics as the names Keras saves (lists and dicts kept)."""
+    if isinstance(value, (str, type(None), int, float)):
+        return value
+    if isinstance(value, dict):
+        return {k: _name(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_name(v) for v in value]
+    name = getattr(value, "name", None) or getattr(value, "__name__", None)
+    if not isinstance(name, str):
+        raise ValueError(f"cannot save {value!r} to .h5: it has no Keras name")
+    return name
+
+
+def _compile_args(model: Any) -> tuple[Any, Any, Any]:
+    """The loss, metrics and loss_weights given to ``compile`` (as Keras saves them)."""
+    specs = getattr(getattr(model, "_compiled", None), "specs", None)
+    if specs is not None:
+        return specs[0], specs[1] or [], specs[2]
+    return model.loss, list(model._metric_specs), None
+
+
 def _training_config(model: Any) -> dict[str, Any]:
+    loss, metrics, loss_weights = _compile_args(model)
     return {
         "optimizer_config": optimizers_module.serialize(model.optimizer),
-        "loss": model.loss.name,
-        "metrics": [
-            m if isinstance(m, str) else m.__name__ for m in model._metric_specs
-        ],
+        "loss": _name(loss),
+        "metrics": _name(metrics),
         "sample_weight_mode": None,
-        "loss_weights": None,
+        "loss_weights": _name(loss_weights),
     }
 
 
@@ -112,7 +138,7 @@ def save_model(
             )
         training = _training_config(model)
         opt_weights = keras224_optimizer_weights(model.optimizer)
-    config = {"class_name": "Sequential", "config": model.get_config()}
+    config = {"class_name": _class_name(model), "config": model.get_config()}
 
     def fill(f: Any) -> None:
         f.attrs["keras_version"] = np.bytes_(KERAS_VERSION)

@@ -11,7 +11,8 @@ from ._base import Layer
 from ._input import Input, InputLayer
 from ._serialization import deserialize, serialize
 from ._tensor import Tensor
-from .core import Activation, Dense, Dropout, Flatten
+from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
+from .core import Activation, ActivityRegularization, Dense, Dropout, Flatten
 from .merge import (
     Add,
     Average,
@@ -28,6 +29,9 @@ from .merge import (
     multiply,
     subtract,
 )
+from .noise import AlphaDropout, GaussianDropout, GaussianNoise
+from .normalization import BatchNormalization
+from .reshaping import Permute, RepeatVector, Reshape
 
 __all__ = [
     "Layer",
@@ -38,6 +42,20 @@ __all__ = [
     "Activation",
     "Dropout",
     "Flatten",
+    "ActivityRegularization",
+    "Reshape",
+    "Permute",
+    "RepeatVector",
+    "BatchNormalization",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "LeakyReLU",
+    "PReLU",
+    "ELU",
+    "ThresholdedReLU",
+    "ReLU",
+    "Softmax",
     "Add",
     "Subtract",
     "Multiply",

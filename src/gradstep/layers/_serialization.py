@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import _input, core, merge  # noqa: F401 - registers the built-in layers
+from . import (  # noqa: F401 - registers the built-in layers
+    _input,
+    advanced_activations,
+    core,
+    merge,
+    noise,
+    normalization,
+    reshaping,
+)
 from ._base import LAYERS, Layer
 
 __all__ = ["serialize", "deserialize"]

@@ -7,16 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import activations, initializers, regularizers
+from .. import activations, constraints, initializers, regularizers
 from ._base import LAYERS, Layer, Rngs
 
-__all__ = ["Dense", "Activation", "Dropout", "Flatten"]
-
-
-def _unsupported(**kwargs: Any) -> None:
-    for key, value in kwargs.items():
-        if value is not None:
-            raise ValueError(f"{key} is not supported by gradstep yet; pass None")
+__all__ = ["Dense", "Activation", "Dropout", "Flatten", "ActivityRegularization"]
 
 
 @LAYERS.register("Dense")
@@ -24,7 +18,9 @@ class Dense(Layer):
     """``activation(dot(x, kernel) + bias)``; kernel of shape (input_dim, units).
 
     Inputs of more than two dimensions are multiplied along their last axis, as in
-    Keras 2.2. ``input_dim=n`` is short for ``input_shape=(n,)``.
+    Keras 2.2. ``input_dim=n`` is short for ``input_shape=(n,)``. Constraints are applied
+    by the optimizer after each update; the activity regularizer adds
+    ``regularizer(output)`` (summed over the batch, as Keras) to the loss.
     """
 
     def __init__(
@@ -51,11 +47,6 @@ class Dense(Layer):
             or units <= 0
         ):
             raise ValueError(f"Dense units must be a positive integer, got {units!r}")
-        _unsupported(
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
-        )
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -63,6 +54,17 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.constraints = {
+            name: c
+            for name, c in (
+                ("kernel", self.kernel_constraint),
+                ("bias", self.bias_constraint if self.use_bias else None),
+            )
+            if c is not None
+        }
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) < 2 or input_shape[-1] is None:
@@ -106,6 +108,8 @@ class Dense(Layer):
 
     def backward(self, dy, need_dx, activated=True):
         dz = dy.reshape(-1, self.units)
+        if self.activity_regularizer is not None and activated:
+            self.activity_regularizer.add_gradient(self._y, dz)
         if activated and self.activation.name != "linear":
             dz = self.activation.backward(self._z, self._y, dz, dz)
         np.matmul(self._x2.T, dz, out=self.kernel_grad)
@@ -127,6 +131,11 @@ class Dense(Layer):
             total += self.kernel_regularizer.penalty(self.kernel)
         if self.use_bias and self.bias_regularizer is not None:
             total += self.bias_regularizer.penalty(self.bias)
+        if (
+            self.activity_regularizer is not None
+            and getattr(self, "_y", None) is not None
+        ):
+            total += self.activity_regularizer.penalty(self._y)
         return total
 
     def get_config(self):
@@ -139,9 +148,9 @@ class Dense(Layer):
             bias_initializer=initializers.serialize(self.bias_initializer),
             kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
             bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            activity_regularizer=None,
-            kernel_constraint=None,
-            bias_constraint=None,
+            activity_regularizer=regularizers.serialize(self.activity_regularizer),
+            kernel_constraint=constraints.serialize(self.kernel_constraint),
+            bias_constraint=constraints.serialize(self.bias_constraint),
         )
         return config
 
@@ -268,4 +277,35 @@ class Flatten(Layer):
     def get_config(self):
         config = super().get_config()
         config["data_format"] = self.data_format
+        return config
+
+
+@LAYERS.register("ActivityRegularization")
+class ActivityRegularization(Layer):
+    """The identity, adding ``l1 * sum(|x|) + l2 * sum(x**2)`` of its input (over the
+    whole batch, as Keras) to the loss."""
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any) -> None:  # noqa: E741
+        super().__init__(**kwargs)
+        self.regularizer = regularizers.L1L2(l1=l1, l2=l2)
+        self.l1, self.l2 = self.regularizer.l1, self.regularizer.l2
+        self._x: np.ndarray | None = None
+
+    def forward(self, x, training):
+        self._x = x
+        return x
+
+    def backward(self, dy, need_dx, activated=True):
+        if not need_dx:
+            return None
+        dy = np.array(dy, copy=True) if not dy.flags.writeable else dy
+        self.regularizer.add_gradient(self._x, dy)
+        return dy
+
+    def penalty(self):
+        return 0.0 if self._x is None else self.regularizer.penalty(self._x)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(l1=self.l1, l2=self.l2)
         return config

@@ -87,6 +87,14 @@ class Network(Layer):
     ) -> list[np.ndarray] | None:
         raise NotImplementedError
 
+    @staticmethod
+    def _fusable_activation(layer: Layer) -> str | None:
+        """The activation name of ``layer`` when its backward can start from the
+        gradient before its activation (a plain layer with no activity regularizer)."""
+        if isinstance(layer, Network) or getattr(layer, "activity_regularizer", None):
+            return None
+        return getattr(getattr(layer, "activation", None), "name", None)
+
     def _output_activations(self) -> list[str | None]:
         """Per output: the activation name of the layer producing it when that layer
         can take the loss gradient before its activation (the fused softmax/sigmoid
@@ -191,6 +199,7 @@ class Network(Layer):
         dtype = dtypes.pop() if dtypes else (first or backend.floatx())
         entries = []
         for leaf, trains in leaves:
+            leaf.updates_enabled = trains  # BatchNormalization's moving statistics
             names = set(leaf.trainable_weight_names) if trains else set()
             for k, name in enumerate(leaf.weight_names):
                 entries.append((leaf, k, name in names))
@@ -463,10 +472,13 @@ class Network(Layer):
     ) -> list[float]:
         values = self._compute_gradients(xs, ys, sws)
         if self._train_params:
-            self.optimizer.apply_gradients(zip(self._train_grads, self._train_params))
-            for param, constraint in zip(self._train_params, self._train_constraints):
-                if constraint is not None:
-                    np.copyto(param, constraint(param), casting="unsafe")
+            pairs = zip(self._train_grads, self._train_params)
+            if any(c is not None for c in self._train_constraints):
+                self.optimizer.apply_gradients(
+                    pairs, constraints=self._train_constraints
+                )
+            else:
+                self.optimizer.apply_gradients(pairs)
         return values
 
     def _test_step(

@@ -209,12 +209,11 @@ class Model(Network):
             layer = t.node.layer
             act = None
             if (
-                not isinstance(layer, Network)
-                and id(t) not in self._consumed
+                id(t) not in self._consumed
                 and id(t) not in seen
                 and len(t.node.outputs) == 1
             ):
-                act = getattr(getattr(layer, "activation", None), "name", None)
+                act = self._fusable_activation(layer)
             seen.add(id(t))
             acts.append(act)
         return acts

@@ -138,10 +138,7 @@ class Sequential(Network):
         return [x]
 
     def _output_activations(self):
-        last = self.layers[-1]
-        if isinstance(last, Network):
-            return [None]
-        return [getattr(getattr(last, "activation", None), "name", None)]
+        return [self._fusable_activation(self.layers[-1])]
 
     def _run_backward(self, dys, need_dx, fused=()):
         dy = dys[0]

@@ -161,14 +161,14 @@ def test_lambda_code_is_refused_not_run() -> None:
     assert "marshalled" in message
 
 
-def test_functional_model_is_named(tmp_path) -> None:
+def test_unknown_model_class_is_named(tmp_path) -> None:
     path = _copy(tmp_path)
 
     def edit(config):
-        config["class_name"] = "Model"
+        config["class_name"] = "Graph"
 
     _edit_config(path, "model_config", edit)
-    _refused(path, "'Model'")
+    _refused(path, "'Graph'", "Sequential and Model")
 
 
 def test_load_weights_leaves_the_model_unchanged(tmp_path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from gradstep.datasets import DatasetError, download, mnist
 
-from ._fake import fake_mnist, write_npz
+from ._fake import fake_mnist, write_idx_set, write_npz
 from ._server import serve
 
 
@@ -96,3 +96,25 @@ def test_mnist_download_replaces_a_corrupt_cached_copy(tmp_path):
         )
     np.testing.assert_array_equal(xt, arrays["x_test"])
     assert found.npz.read_bytes() == served.read_bytes()
+
+
+def test_fashion_mnist_download_is_verified_then_used_offline(tmp_path, monkeypatch):
+    from gradstep.datasets import fashion_mnist
+
+    paths = write_idx_set(tmp_path / "srv", fake_mnist(), compress=True)
+    digests = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths.values()
+    }
+    monkeypatch.setattr(fashion_mnist, "SHA256", digests)
+    with serve(tmp_path / "srv") as url:
+        monkeypatch.setattr(fashion_mnist, "KERAS_BASE_URL", url)
+        (x, _), _ = fashion_mnist.load_data(download=True)
+        bad = dict(digests, **{"t10k-labels-idx1-ubyte.gz": "0" * 64})
+        monkeypatch.setattr(fashion_mnist, "SHA256", bad)
+        with pytest.raises(DatasetError, match="sha256 mismatch"):
+            fashion_mnist.load(tmp_path / "other", download=True)
+    assert x.shape == (60, 28, 28)
+    cached = tmp_path / "cache" / "fashion-mnist"
+    assert sorted(p.name for p in cached.iterdir()) == sorted(digests)
+    (x2, _), _ = fashion_mnist.load_data()  # offline now: found in gradstep's cache
+    np.testing.assert_array_equal(x2, x)

@@ -66,9 +66,13 @@ class ConstrainedStep:
         slots: Sequence[Sequence[np.ndarray]] = (),
     ) -> None:
         self.constraints = constraints
-        self._arrays = [*params, *(s for group in slots for s in group)]
-        self._saved = [a.copy() for a in self._arrays] if constraints else []
         self._params = params
+        if not constraints:  # the usual step: nothing to keep, nothing to do
+            self._arrays: list[np.ndarray] = []
+            self._saved: list[np.ndarray] = []
+            return
+        self._arrays = [*params, *(s for group in slots for s in group)]
+        self._saved = [a.copy() for a in self._arrays]
 
     def restore(self) -> None:
         """Put every saved array back."""

@@ -11,7 +11,8 @@ trained ``EPOCHS_BEFORE`` epochs on ``keras_side.data()`` and saved with
 ``EPOCHS_AFTER`` more epochs (``shuffle=False``), whose History and weights go to
 ``<name>_<floatx>.json``. Plus a weights-only file, a file without optimizer, and a
 Lambda-layer file (for the refusal test), and two-input/two-output functional models
-(``functional_*``, with loss_weights; their JSON holds their data). Theano backend:
+(``functional_*``, with loss_weights; their JSON holds their data), and
+Sequential variants with BatchNormalization, a frozen layer, constraints. Theano backend:
 weight names have no ``:0``.
 """
 
@@ -80,6 +81,59 @@ def model(extra=True):
     return m
 
 
+def variant_model(variant):
+    """Sequential models with what else a .h5 file carries: BatchNormalization
+    (moving statistics are non-trainable weights), a frozen layer (its weights are not
+    in the optimizer state), constraints (in the layer configs)."""
+    L, C = keras.layers, keras.constraints
+    m = keras.models.Sequential()
+    first = {"input_shape": (4,), "name": "dense_1"}
+    if variant == "batchnorm":
+        m.add(L.Dense(5, **first))
+        m.add(L.BatchNormalization(momentum=0.9, name="bn_1"))
+        m.add(L.Activation("tanh", name="activation_1"))
+    elif variant == "frozen":
+        m.add(L.Dense(5, activation="tanh", trainable=False, **first))
+        m.add(L.Dense(4, activation="tanh", name="dense_3"))
+    else:
+        m.add(
+            L.Dense(
+                5,
+                activation="tanh",
+                kernel_constraint=C.max_norm(0.9),
+                bias_constraint=C.non_neg(),
+                **first,
+            )
+        )
+    m.add(
+        L.Dense(
+            3,
+            activation="softmax",
+            name="dense_2",
+            kernel_constraint=C.unit_norm() if variant == "constraints" else None,
+        )
+    )
+    rng = np.random.RandomState(19)
+    values = []
+    for w in [w for layer in m.layers for w in layer.weights]:  # get_weights order
+        low = 0.5 if "moving_variance" in str(w.name) else -0.6
+        high = 1.5 if low > 0 else 0.6
+        values.append(rng.uniform(low, high, size=K.int_shape(w)))
+    m.set_weights(values)
+    return m
+
+
+VARIANTS = {
+    "batchnorm_adam": ("batchnorm", "Adam", {"lr": 0.01}),
+    "frozen_rmsprop_decay": ("frozen", "RMSprop", {"lr": 0.01, "decay": 0.1}),
+    "constraints_sgd_nesterov": (
+        "constraints",
+        "SGD",
+        {"lr": 0.3, "momentum": 0.9, "nesterov": True},
+    ),
+}
+
+
 def _dump(path, value):
     with open(path + ".tmp", "w") as handle:
         json.dump(value, handle, sort_keys=True)
@@ -87,8 +141,13 @@ def _dump(path, value):
 
 
 def optimizer_file(name, floatx):
-    cls, config = OPTIMIZERS[name]
-    m = model()
+    variant = None
+    if name in VARIANTS:
+        variant, cls, config = VARIANTS[name]
+        m = variant_model(variant)
+    else:
+        cls, config = OPTIMIZERS[name]
+        m = model()
     m.compile(
         optimizer=getattr(keras.optimizers, cls)(**config),
         loss="categorical_crossentropy",
@@ -108,6 +167,8 @@ def optimizer_file(name, floatx):
     after = keras_side.continue_file(path, EPOCHS_AFTER)
     after["history_before"] = keras_side.numbers(before, m)["history"]
     after.update(optimizer=cls, config=config, floatx=floatx, epochs=EPOCHS_AFTER)
+    if variant is not None:
+        after["variant"] = variant
     _dump(path[:-3] + ".json", after)
     print(path, after["history"]["loss"])
 
@@ -186,6 +247,8 @@ def main():
     for name in names:
         optimizer_file(name, floatx)
     if floatx == "float64":
+        for name in VARIANTS:
+            optimizer_file(name, floatx)
         other_files(floatx)
         functional_file("functional_sgd", keras.optimizers.SGD(lr=0.05, momentum=0.9))
         functional_file("functional_nadam", keras.optimizers.Nadam(lr=0.01))

@@ -152,3 +152,17 @@ def test_every_optimizer_is_visible_in_the_default_figure_and_keeps_its_gif_colo
     last = np.asarray(frames[-1])
     for i in range(count):  # the palette no longer collapses: each colour survives
         assert has_colour(last, colormaps["tab10"](i), tolerance=12), i
+
+
+def test_schedules_are_refused_by_trajectories(tmp_path, capsys):
+    status, _, err = run(
+        capsys,
+        "trajectories",
+        "-o",
+        "sgd:schedule=step(0.5,1)",
+        "-f",
+        "quadratic",
+        "--out",
+        tmp_path / "t",
+    )
+    assert_one_line_error(status, err, "schedules are per epoch")

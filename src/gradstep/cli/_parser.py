@@ -75,8 +75,10 @@ def _optimizer_option(parser: argparse.ArgumentParser) -> None:
         default=SUPPRESS,
         metavar="SPEC",
         help='optimizer and settings, e.g. "adam:lr=3e-4,beta_1=0.8"; repeat the option or '
-        'separate optimizers by commas ("rmsprop,adam,adamax"). Default: all registered '
-        "optimizers with their Keras 2.2 defaults",
+        'separate optimizers by commas ("rmsprop,adam,adamax"); a learning-rate '
+        'schedule per optimizer: "sgd:lr=0.1,schedule=step(0.5,10)" (exponential(rate), '
+        "step(factor, every), cosine(epochs), inverse_time(decay)). Default: all "
+        "registered optimizers with their Keras 2.2 defaults",
     )
 
 

@@ -137,7 +137,14 @@ def run(args: argparse.Namespace, command: str) -> int:
     if items is not None and not isinstance(items, list):
         items = [items]
     lr = to_float("lr", o["lr"], 0.0, 1e6) if o["lr"] is not None else None
-    specs = _with_lr(resolve_specs(items) if items else default_specs(), lr)
+    resolved = resolve_specs(items) if items else default_specs()
+    scheduled = [s.label for s in resolved if s.schedule is not None]
+    if scheduled:
+        raise LabError(
+            f"optimizer {scheduled[0]!r}: learning-rate schedules are per epoch and apply "
+            "to gradstep compare; trajectories take a fixed lr (or Keras's decay=)"
+        )
+    specs = _with_lr(resolved, lr)
     steps = to_int("steps", o["steps"])
     if steps > 1_000_000:
         raise LabError(f"--steps must be at most 1000000, got {steps}")

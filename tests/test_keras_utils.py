@@ -262,3 +262,35 @@ def test_serialize_and_deserialize_keras_object():
         utils.deserialize_keras_object("Nope", {}, printable_module_name="constraint")
     with pytest.raises(ValueError, match="Improper config format"):
         utils.deserialize_keras_object({"class_name": "MaxNorm"})
+
+
+# ---- Progbar and keras_test ------------------------------------------------------------
+def test_progbar_averages_as_keras():
+    import io
+
+    out = io.StringIO()
+    bar = generic_utils.Progbar(10, width=10, interval=0, stream=out)
+    bar.update(4, [("loss", 1.0), ("lr", 0.1)])
+    bar.add(6, [("loss", 2.0)])
+    text = out.getvalue()
+    assert " 4/10 [===>......] - loss: 1.0000" in text
+    assert "10/10 [==========] - loss: 1.6000 - lr: 0.1000\n" in text  # (4*1 + 6*2)/10
+    out = io.StringIO()
+    bar = utils.Progbar(4, verbose=2, stream=out, stateful_metrics=["acc"])
+    bar.update(2, [("acc", 0.5)])
+    assert out.getvalue() == ""
+    bar.update(4, [("acc", 0.75)])
+    assert out.getvalue() == "4/4 [==============================] - acc: 0.7500\n"
+    with pytest.raises(ValueError, match="target must be an integer or None"):
+        utils.Progbar("10")
+    with pytest.raises(ValueError, match="verbose must be 0, 1 or 2"):
+        utils.Progbar(3, verbose=3)
+
+
+def test_keras_test_decorator_returns_the_result():
+    @test_utils.keras_test
+    def f(x):
+        """doc"""
+        return x + 1
+
+    assert f(1) == 2 and f.__name__ == "f" and f.__doc__ == "doc"

@@ -1,10 +1,31 @@
-"""Keras 2.2's ``keras.utils.test_utils.get_test_data``."""
+"""Keras 2.2's ``keras.utils.test_utils``: ``get_test_data`` and the ``keras_test``
+decorator (Keras's own tests import both)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import numpy as np
 
-__all__ = ["get_test_data"]
+from .. import backend
+
+__all__ = ["get_test_data", "keras_test"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def keras_test(func: _F) -> _F:
+    """Run ``func``, then ``backend.clear_session()`` (as Keras's decorator does)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        output = func(*args, **kwargs)
+        backend.clear_session()
+        return output
+
+    return wrapper  # type: ignore[return-value]
 
 
 def get_test_data(

@@ -298,3 +298,84 @@ def test_output_without_loss_takes_no_target():
     total, l2 = model.evaluate(x, y[1], verbose=0)
     assert total == pytest.approx(l2)
     model.fit(x, [y[1]], verbose=0)
+
+
+def _saved_functional(tmp_path):
+    from gradstep.layers import BatchNormalization
+
+    a, b = Input(shape=(3,)), Input(shape=(2,))
+    inner = Sequential(
+        [Dense(4, input_shape=(3,), activation="relu"), BatchNormalization()]
+    )
+    out = Dense(2, activation="softmax")(concatenate([inner(a), Dropout(0.3)(b)]))
+    model = Model([a, b], out)
+    model.compile("adam", "categorical_crossentropy", metrics=["acc"])
+    x = [RNG.normal(size=(20, 3)), RNG.normal(size=(20, 2))]
+    y = np.eye(2)[RNG.integers(0, 2, 20)]
+    model.fit(x, y, epochs=2, verbose=0)
+    path = tmp_path / "m.npz"
+    model.save(path)
+    return model, path, x, y
+
+
+def test_functional_save_load_continues_exactly(tmp_path):
+    from gradstep.models import load_model
+
+    model, path, x, y = _saved_functional(tmp_path)
+    again = load_model(path)
+    assert type(again) is Model
+    assert [la.name for la in again.layers] == [la.name for la in model.layers]
+    np.testing.assert_array_equal(model.predict(x), again.predict(x))
+    h1 = model.fit(x, y, epochs=1, verbose=0).history
+    h2 = again.fit(x, y, epochs=1, verbose=0).history
+    assert h1 == h2
+    for u, v in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(u, v)
+
+
+def test_functional_file_asking_for_other_weights_is_refused(tmp_path):
+    import json
+
+    from gradstep.models import load_model
+
+    _, path, _, _ = _saved_functional(tmp_path)
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    header = json.loads(str(arrays["__gradstep__"]))
+    layers = header["model_config"]["config"]["layers"]
+    dense = next(e for e in layers if e["class_name"] == "Dense")
+    dense["config"]["units"] = 10**7
+    arrays["__gradstep__"] = np.array(json.dumps(header))
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(ValueError, match="asks for weights of shapes"):
+        load_model(bad)
+    nested = next(e for e in layers if e["class_name"] == "Sequential")
+    dense["config"]["units"] = 2
+    nested["config"]["layers"][0]["config"]["units"] = 10**7
+    arrays["__gradstep__"] = np.array(json.dumps(header))
+    np.savez(bad, **arrays)
+    with pytest.raises(ValueError, match="asks for weights of shapes"):
+        load_model(bad)
+
+
+def test_saving_a_multi_output_model_needs_include_optimizer_false(tmp_path):
+    from gradstep.models import load_model
+
+    model = _two_by_two()
+    model.compile("sgd", ["categorical_crossentropy", "mse"])
+    with pytest.raises(ValueError, match="include_optimizer=False"):
+        model.save(tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
+    model.save(tmp_path / "m.npz", include_optimizer=False)
+    again = load_model(tmp_path / "m.npz")
+    x, _ = _data()
+    for p, q in zip(model.predict(x), again.predict(x)):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_summary_of_a_branched_model_has_connections():
+    lines = []
+    _two_by_two().summary(print_fn=lines.append)
+    assert "Connected to" in lines[1] and len(lines[0]) == 98
+    assert any("h[0][0]" in line for line in lines)

@@ -211,6 +211,10 @@ class Dropout(Layer):
         self.seed = check_seed(seed)
         self.rng: np.random.Generator | None = None
 
+    @property
+    def uses_learning_phase(self) -> bool:  # type: ignore[override]
+        return 0 < self.rate < 1
+
     def weight_shapes(self, input_shape):
         return {}
 

@@ -99,7 +99,10 @@ def save_model(
     header: dict[str, Any] = {
         "format": _FORMAT,
         "format_version": _VERSION,
-        "model_config": {"class_name": "Sequential", "config": model.get_config()},
+        "model_config": {
+            "class_name": "Model" if type(model).__name__ == "Model" else "Sequential",
+            "config": model.get_config(),
+        },
         "weights": entries,
         "rng": _rng_states(model),
         "training_config": None,

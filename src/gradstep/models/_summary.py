@@ -1,4 +1,6 @@
-"""``model.summary()`` in Keras 2.2.4's layout (line length 65, columns at .45/.85/1)."""
+"""``model.summary()`` in Keras 2.2.4's layout: line length 65, columns at .45/.85/1 for
+Sequential-like models; 98 with a 'Connected to' column at .33/.55/.67/1 for the other
+functional models."""
 
 from __future__ import annotations
 
@@ -25,8 +27,19 @@ def print_summary(
             "in the first layer for automatic build."
         )
     print_fn = print_fn or print
-    line_length = line_length or 65
-    positions = positions or [0.45, 0.85, 1.0]
+    nodes_by_depth = getattr(model, "_nodes_by_depth", None)
+    sequential_like = nodes_by_depth is None or all(
+        len(nodes) == 1 and len(nodes[0].inputs) <= 1
+        for nodes in nodes_by_depth.values()
+    )
+    if sequential_like:
+        line_length = line_length or 65
+        positions = positions or [0.45, 0.85, 1.0]
+        header = ["Layer (type)", "Output Shape", "Param #"]
+    else:
+        line_length = line_length or 98
+        positions = positions or [0.33, 0.55, 0.67, 1.0]
+        header = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
     if positions[-1] <= 1:
         positions = [int(line_length * p) for p in positions]
 
@@ -38,16 +51,29 @@ def print_summary(
         print_fn(line)
 
     print_fn("_" * line_length)
-    row(["Layer (type)", "Output Shape", "Param #"])
+    row(header)
     print_fn("=" * line_length)
     for i, layer in enumerate(model.layers):
-        row(
-            [
-                f"{layer.name} ({type(layer).__name__})",
-                _shape(layer.output_shape),
-                str(layer.count_params()),
-            ]
-        )
+        fields = [
+            f"{layer.name} ({type(layer).__name__})",
+            _shape(layer.output_shape),
+            str(layer.count_params()),
+        ]
+        if sequential_like:
+            row(fields)
+        else:
+            node = model._node_of.get(id(layer))
+            links = (
+                []
+                if node is None
+                else [
+                    f"{t.node.layer.name}[{model._ref(t)[1]}][{t.index}]"
+                    for t in node.inputs
+                ]
+            )
+            row([*fields, links[0] if links else ""])
+            for link in links[1:]:
+                row(["", "", "", link])
         print_fn(("=" if i == len(model.layers) - 1 else "_") * line_length)
     total = model.count_params()
     trainable = sum(w.size for w in model.trainable_weights)

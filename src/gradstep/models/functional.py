@@ -75,6 +75,10 @@ def _graph(
     return in_decreasing_depth, depth, layer_index
 
 
+def _node_index(t: Tensor) -> int:
+    return 1 if isinstance(t.node.layer, Network) else 0
+
+
 @LAYERS.register("Model")
 class Model(Network):
     """A model from input tensors to output tensors:
@@ -149,6 +153,10 @@ class Model(Network):
             key=lambda n: -depth[id(n)],
         )
         self._consumed = {id(t) for n in self._order for t in n.inputs}
+        self._nodes_by_depth: dict[int, list[Node]] = {}
+        for node in nodes:
+            self._nodes_by_depth.setdefault(depth[id(node)], []).append(node)
+        self._node_of = {id(n.layer): n for n in nodes}
         self.input_names = [t.node.layer.name for t in self.inputs]
         self.output_names = [t.node.layer.name for t in self.outputs]
         for leaf, _ in self._leaves():
@@ -274,8 +282,11 @@ class Model(Network):
         ]
 
     # ---- configs ---------------------------------------------------------------------
-    def _ref(self, t: Tensor) -> list[Any]:
-        return [t.node.layer.name, 0, t.index, {}]
+    @staticmethod
+    def _ref(t: Tensor) -> list[Any]:
+        """[layer name, node index, tensor index, {}] as Keras writes it: a nested
+        model's call is its node 1 (node 0 is its own graph)."""
+        return [t.node.layer.name, _node_index(t), t.index, {}]
 
     def get_config(self) -> dict[str, Any]:
         """Keras 2.2.4's functional config: layers with their inbound nodes, input and
@@ -302,6 +313,16 @@ class Model(Network):
             "input_layers": [self._ref(t)[:3] for t in self.inputs],
             "output_layers": [self._ref(t)[:3] for t in self.outputs],
         }
+
+    @staticmethod
+    def weight_shapes_of(
+        config: Any, custom_objects: Mapping[str, Any] | None = None
+    ) -> list[tuple[int, ...]] | None:
+        """The shapes of the weights a model built from ``config`` would have, found
+        without building it (nothing allocated); None when a layer cannot tell."""
+        from ._shapes import weight_shapes
+
+        return weight_shapes("Model", config, custom_objects)
 
     @classmethod
     def from_config(
@@ -383,9 +404,28 @@ class Model(Network):
     def save(
         self, filepath: Any, overwrite: bool = True, include_optimizer: bool = True
     ) -> None:
-        """Not available for functional models yet: use ``to_json`` and
-        ``save_weights``."""
-        raise NotImplementedError(
-            "save() of a functional Model is not supported yet: save the architecture "
-            "with to_json() and the weights with save_weights()"
-        )
+        """Write architecture, weights and (``include_optimizer``) the compile settings
+        and optimizer state to one file, atomically (see ``Sequential.save``). The
+        compile settings of a file name one loss and a metrics list: a model compiled
+        with several losses, ``loss_weights`` or ``weighted_metrics`` is saved with
+        ``include_optimizer=False`` (compile it again after loading)."""
+        from . import _format
+
+        compiled = self._compiled
+        if include_optimizer and compiled is not None:
+            _, metrics, loss_weights, weighted = compiled.specs
+            if (
+                len(compiled.outputs) != 1
+                or len(self.outputs) != 1
+                or loss_weights is not None
+                or weighted is not None
+                or not isinstance(metrics, (list, tuple, type(None)))
+            ):
+                raise ValueError(
+                    "save(): a model file records one loss and a metrics list; this "
+                    "model was compiled with several outputs, loss_weights, "
+                    "weighted_metrics or per-output metrics: pass "
+                    "include_optimizer=False and compile again after load_model"
+                )
+        self._claim()
+        _format.save_model(self, filepath, overwrite, include_optimizer)

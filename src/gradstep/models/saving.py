@@ -12,6 +12,7 @@ from typing import Any
 from .. import optimizers as optimizers_module
 from .._seeding import restore_generator
 from ._format import checked_weights, load_weights, read, save_model, save_weights
+from ._shapes import weight_shapes
 from .h5._dispatch import handler, is_h5_file
 from .sequential import Sequential
 
@@ -101,10 +102,15 @@ def _check_architecture(
     holds (checked before the model is built, so a config asking for more memory than
     the file's arrays is refused without allocating it)."""
     config = header.get("model_config")
-    if not isinstance(config, Mapping) or config.get("class_name") != "Sequential":
+    if not isinstance(config, Mapping) or config.get("class_name") not in (
+        "Sequential",
+        "Model",
+    ):
         raise ValueError(f"{path}: bad model config: {config!r:.200}")
     try:
-        shapes = Sequential.weight_shapes_of(config.get("config"), custom_objects)
+        shapes = weight_shapes(
+            config["class_name"], config.get("config"), custom_objects
+        )
     except (TypeError, KeyError, ValueError) as exc:
         raise ValueError(f"{path}: bad model config: {exc}") from None
     held = [tuple(entry["shape"]) for entry in header["weights"]]

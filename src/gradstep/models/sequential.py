@@ -3,6 +3,7 @@ machinery is ``_network.Network``)."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -163,6 +164,30 @@ class Sequential(Network):
             )
         return [dy] if need_dx else None
 
+    # ---- Sequential's prediction helpers (Keras 2.2.4) ---------------------------------
+    def predict_proba(
+        self, x: Any, batch_size: int = 32, verbose: int = 0
+    ) -> np.ndarray:
+        """``predict``, warning when the outputs are not in [0, 1]."""
+        preds = self.predict(x, batch_size, verbose)
+        if preds.min() < 0.0 or preds.max() > 1.0:
+            warnings.warn(
+                "Network returning invalid probability values. The last layer might not "
+                "normalize predictions into probabilities (like softmax or sigmoid "
+                "would).",
+                stacklevel=2,
+            )
+        return preds
+
+    def predict_classes(
+        self, x: Any, batch_size: int = 32, verbose: int = 0
+    ) -> np.ndarray:
+        """The argmax of the outputs, or (output > 0.5) as int32 for one output unit."""
+        proba = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if proba.shape[-1] > 1:
+            return proba.argmax(axis=-1)
+        return (proba > 0.5).astype("int32")
+
     # ---- configs and saving ----------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         """{'name': ..., 'layers': [...]} (Keras 2.2.4), plus the built input shape."""
@@ -181,35 +206,9 @@ class Sequential(Network):
         """The shapes of the weights a model built from ``config`` would have, found
         without building it (nothing allocated); None when a layer cannot tell, or the
         config does not say its input shape."""
-        if isinstance(config, list):  # Keras 2.2.0-2.2.2 wrote a bare list
-            config = {"layers": config}
-        if not isinstance(config, Mapping) or not isinstance(
-            config.get("layers"), list
-        ):
-            raise ValueError(
-                f"Sequential config must be a dict with a 'layers' list: {config!r:.200}"
-            )
-        if any(
-            isinstance(c, Mapping) and c.get("class_name") in ("Model", "Sequential")
-            for c in config["layers"]
-        ):
-            return None
-        layers = [deserialize_layer(c, custom_objects) for c in config["layers"]]
-        if not layers:
-            return []
-        shape = layers[0].batch_input_shape
-        if shape is None and config.get("build_input_shape") is not None:
-            shape = (None, *tuple(config["build_input_shape"])[1:])
-        if shape is None:
-            return None
-        shapes: list[tuple[int, ...]] = []
-        for layer in layers:
-            declared = layer.weight_shapes(shape)
-            if declared is None:
-                return None
-            shapes.extend(declared.values())
-            shape = layer.compute_output_shape(shape)
-        return shapes
+        from ._shapes import weight_shapes
+
+        return weight_shapes("Sequential", config, custom_objects)
 
     @classmethod
     def from_config(

@@ -100,7 +100,7 @@ def test_weight_shapes_not_matching_the_config(tmp_path) -> None:
         config["config"]["layers"][0]["config"]["units"] = 6
 
     _edit_config(path, "model_config", edit)
-    _refused(path, "dense_1", "shapes")
+    _refused(path, "asks for weights of shapes")
 
 
 def test_optimizer_weights_not_fitting(tmp_path) -> None:
@@ -189,3 +189,21 @@ def test_load_weights_wrong_layer_count(tmp_path) -> None:
     _refused(FIXTURES / "weights_float64.h5", "2 layers", loader=model.load_weights)
     for a, b in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_huge_config_refused_before_allocating(tmp_path) -> None:
+    path = _copy(tmp_path)
+
+    def edit(config):
+        config["config"]["layers"][0]["config"]["units"] = 10**12
+
+    _edit_config(path, "model_config", edit)
+    _refused(path, "shapes")
+
+
+def test_dataset_larger_than_the_file(tmp_path) -> None:
+    path = _copy(tmp_path)
+    with h5py.File(path, "r+") as f:
+        del f["model_weights/dense_1/dense_1/kernel"]
+        f.create_dataset("model_weights/dense_1/dense_1/kernel", (10**8,), "f8")
+    _refused(path, "more bytes than the file holds")

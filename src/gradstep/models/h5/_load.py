@@ -65,6 +65,33 @@ def _with_dtype(config: Any, dtype: str | None) -> Any:
     return config
 
 
+def _check_shapes(
+    keras_file: KerasFile, kind: str, config: Any, custom_objects: Any
+) -> None:
+    """The weight shapes the config asks for must be the file's, checked before the
+    model is built: a config asking for more memory than the file holds is refused
+    without allocating it."""
+    from ..functional import Model
+    from ..sequential import Sequential
+
+    shapes_of = getattr(
+        {"Sequential": Sequential, "Model": Model}[kind], "weight_shapes_of", None
+    )
+    if shapes_of is None:
+        return
+    path = keras_file.path
+    try:
+        shapes = shapes_of(config, custom_objects)
+    except (TypeError, KeyError, ValueError) as exc:
+        raise ValueError(f"{path}: bad model config: {exc}") from None
+    held = [w.shape for _, ws in keras_file.layers for _, w in ws]
+    if shapes is not None and [tuple(s) for s in shapes] != held:
+        raise ValueError(
+            f"{path}: the model config asks for weights of shapes {shapes!r:.200}, the "
+            f"file holds {held!r:.200}; the file is damaged or was altered"
+        )
+
+
 def _build(keras_file: KerasFile, custom_objects: Mapping[str, Any] | None) -> Any:
     from ..saving import model_from_config
 
@@ -77,6 +104,7 @@ def _build(keras_file: KerasFile, custom_objects: Mapping[str, Any] | None) -> A
         )
     _check_layers(path, config.get("config"))
     inner = _with_dtype(config.get("config"), _dtype(keras_file))
+    _check_shapes(keras_file, kind, inner, custom_objects)
     try:
         model = model_from_config({"class_name": kind, "config": inner}, custom_objects)
     except (TypeError, KeyError, ValueError) as exc:

@@ -65,6 +65,7 @@ class Network(Layer):
         self._train_params: list[np.ndarray] = []
         self._train_grads: list[np.ndarray] = []
         self._train_constraints: list[Any] = []
+        self._update_flags: list[tuple[Layer, bool]] = []
         self._version = 0
         self._compiled_version: int | None = None
 
@@ -198,8 +199,8 @@ class Network(Layer):
         first = next((leaf.dtype for leaf, _ in leaves if leaf.dtype), None)
         dtype = dtypes.pop() if dtypes else (first or backend.floatx())
         entries = []
+        self._update_flags = [(leaf, trains) for leaf, trains in leaves]
         for leaf, trains in leaves:
-            leaf.updates_enabled = trains  # BatchNormalization's moving statistics
             names = set(leaf.trainable_weight_names) if trains else set()
             for k, name in enumerate(leaf.weight_names):
                 entries.append((leaf, k, name in names))
@@ -443,6 +444,8 @@ class Network(Layer):
         """Forward (training mode), loss and backward of one batch: the values named by
         ``metrics_names``; the trainable weights' gradients are left in their buffers."""
         compiled = self._compiled
+        for leaf, trains in self._update_flags:  # BatchNormalization's moving stats
+            leaf.updates_enabled = trains
         ps = self._run_forward(xs, training=True)
         acts = self._output_activations()
         fused = [False] * len(ps)

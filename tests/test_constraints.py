@@ -323,3 +323,36 @@ def test_refusals_name_the_argument(make, words):
     with pytest.raises(ValueError) as info:
         make()
     assert words in str(info.value)
+
+
+# ---- the framework wrappers take the same argument ------------------------------------
+def test_torch_optimizer_wrapper_applies_constraints_and_set_value():
+    torch = pytest.importorskip("torch")
+    from gradstep.backend import set_value
+    from gradstep.optimizers.native import TorchOptimizer
+
+    opt = TorchOptimizer(torch.optim.SGD, lr=0.1)
+    p = np.ones(3)
+    opt.apply_gradients([(np.ones(3), p)], constraints=[constraints.MaxNorm(0.5)])
+    np.testing.assert_allclose(p, constraints.MaxNorm(0.5)(np.full(3, 0.9)))
+    set_value(opt.lr, 0.5)
+    assert opt.lr == 0.5
+    before = p.copy()
+    with pytest.raises(ValueError, match="constraints has 2 entries for 1"):
+        opt.apply_gradients([(np.ones(3), p)], constraints=[None, None])
+    np.testing.assert_array_equal(p, before)
+    with pytest.raises(ValueError, match="returned shape"):
+        opt.apply_gradients([(np.ones(3), p)], constraints=[lambda w: w[:1]])
+    np.testing.assert_array_equal(p, before)  # parameters restored
+
+
+def test_optax_optimizer_wrapper_applies_constraints():
+    optax = pytest.importorskip("optax")
+    from gradstep.optimizers import OptaxOptimizer
+
+    w = np.array([1.0, -1.0], dtype=np.float32)
+    opt = OptaxOptimizer(optax.sgd(0.1))
+    opt.apply_gradients(
+        [(np.array([0.5, -2.0], np.float32), w)], [constraints.NonNeg()]
+    )
+    np.testing.assert_allclose(w, [0.95, 0.0])

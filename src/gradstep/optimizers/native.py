@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import backend
 from ..kernels.clip import Clipping, squared_norms
 from ._checks import Binding, plain_views
 from ._constraints import ConstrainedStep, check_constraints
@@ -114,7 +115,9 @@ class TorchOptimizer:
         groups = self._groups()
         if "lr" not in groups[0]:
             raise AttributeError(f"{self._class.__name__} has no learning rate 'lr'")
-        return float(groups[0]["lr"])
+        value = float(groups[0]["lr"])
+        backend.handed_out(self, "lr", value)  # for K.set_value(opt.lr, v)
+        return value
 
     @lr.setter
     def lr(self, value: float) -> None:

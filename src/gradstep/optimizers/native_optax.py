@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..kernels.clip import Clipping, squared_norms
 from ._checks import Binding
 from ._constraints import ConstrainedStep, check_constraints
@@ -83,9 +84,12 @@ class OptaxOptimizer:
     def lr(self) -> float:
         """The injected learning rate in the transformation's state."""
         if self._pending_lr is not None:
-            return self._pending_lr
-        holder, key = self._lr_holder(self._state_or_probe())
-        return float(holder[key])
+            value = self._pending_lr
+        else:
+            holder, key = self._lr_holder(self._state_or_probe())
+            value = float(holder[key])
+        backend.handed_out(self, "lr", value)  # for K.set_value(opt.lr, v)
+        return value
 
     @lr.setter
     def lr(self, value: float) -> None:

@@ -68,6 +68,10 @@ def test_set_hyperparams_reaches_inside_chain_and_keeps_dtype():
     assert float(gjax.find_states(state)[0].hyperparams["lr"]) == pytest.approx(0.1)
     with pytest.raises(KeyError, match="no hyperparameter 'beta_1'.*lr, rho"):
         gjax.set_hyperparams(state, beta_1=0.5)
+    with pytest.raises(ValueError, match="lr"):
+        gjax.set_hyperparams(state, lr=-0.5)
+    with pytest.raises(ValueError, match="rho"):
+        gjax.set_hyperparams(state, rho=1.5)
     with pytest.raises(TypeError, match="no gradstep.jax state"):
         gjax.set_hyperparams(optax.sgd(0.1).init(jnp.zeros(1)), lr=0.5)
 

@@ -88,13 +88,27 @@ def find_states(state: Any) -> list[KerasState]:
     return [leaf for leaf in leaves if isinstance(leaf, KerasState)]
 
 
+def _validate(tag: tuple[Any, ...], values: Mapping[str, Any]) -> None:
+    """Concrete new values are checked by the NumPy class, as ``opt.lr = x`` is
+    (``ValueError`` naming the hyperparameter); traced ones cannot be."""
+    from ..optimizers import lookup
+
+    cls = lookup(tag[0])
+    if cls is None or any(isinstance(v, jax.core.Tracer) for v in values.values()):
+        return
+    config = dict(tag[1])
+    config.update({k: float(v) for k, v in values.items()})
+    cls(**config, engine="reference")
+
+
 def set_hyperparams(state: Any, **values: float) -> Any:
     """``state`` with new values of float hyperparameters, e.g. ``lr=1e-4``.
 
     Works on a gradstep.jax state and on any state holding one (``optax.chain``,
     ``MultiSteps``, ``apply_if_finite``): every ``KerasState`` inside gets the values, as
     arrays of the dtype it already holds, so a jitted step does not recompile. Unknown
-    names raise ``KeyError`` listing the hyperparameters the state has.
+    names raise ``KeyError`` listing the hyperparameters the state has; invalid values
+    (``lr=-1``) the NumPy optimizer's ``ValueError``.
     """
     states = find_states(state)
     if not states:
@@ -108,6 +122,7 @@ def set_hyperparams(state: Any, **values: float) -> Any:
                 f"the state has no hyperparameter {unknown[0]!r}; it holds "
                 f"{', '.join(found.hyperparams)}"
             )
+        _validate(found.tag, values)
 
     def new(leaf: Any) -> Any:
         if not isinstance(leaf, KerasState):

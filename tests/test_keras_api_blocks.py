@@ -376,3 +376,22 @@ def test_regularizer_refusals():
         regularizers.get("l3")
     with pytest.raises(ValueError, match="Bad regularizer config"):
         regularizers.deserialize({"class_name": "L1L2", "config": {"l4": 1}})
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 5), (2, 3, 4)])
+def test_seeded_orthogonal_is_keras_own_values(shape):
+    # keras/initializers.py Orthogonal.__call__ (2.2.4), as written there
+    num_rows = 1
+    for dim in shape[:-1]:
+        num_rows *= dim
+    flat_shape = (num_rows, shape[-1])
+    a = np.random.RandomState(3).normal(0.0, 1.0, flat_shape)
+    u, _, v = np.linalg.svd(a, full_matrices=False)
+    q = (u if u.shape == flat_shape else v).reshape(shape)
+    want = 1.5 * q[: shape[0], : shape[1]]
+    got = initializers.Orthogonal(gain=1.5, seed=3)(shape, dtype="float64")
+    np.testing.assert_array_equal(got, want)
+    flat = got.reshape(flat_shape)
+    small = min(flat_shape)
+    gram = flat.T @ flat if flat_shape[0] >= flat_shape[1] else flat @ flat.T
+    np.testing.assert_allclose(gram, 2.25 * np.eye(small), atol=1e-12)

@@ -258,10 +258,19 @@ class VarianceScaling(Initializer):
 
 @_CLASSES.register("Orthogonal")
 class Orthogonal(Initializer):
-    """A random orthogonal matrix times ``gain`` (Saxe et al., 2014)."""
+    """A random orthogonal matrix times ``gain`` (Saxe et al., 2014). With a ``seed`` the
+    normal draws come from ``numpy.random.RandomState(seed)``, as in Keras 2.2.4, so the
+    values are Keras's own."""
 
     def __init__(self, gain: float = 1.0, seed: int | None = None) -> None:
         self.gain, self.seed = float(gain), check_seed(seed)
+
+    def __call__(self, shape, dtype=None, rng=None):
+        if self.seed is None:
+            return super().__call__(shape, dtype, rng)
+        shape = tuple(int(s) for s in shape)
+        values = self.sample(shape, np.random.RandomState(self.seed))
+        return np.asarray(values, dtype=dtype or backend.floatx())
 
     def sample(self, shape, rng):
         rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1

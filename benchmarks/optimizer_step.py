@@ -30,6 +30,7 @@ on); only the memory traffic is comparable, which is the point here.
     python benchmarks/optimizer_step.py                # everything (a few minutes)
     python benchmarks/optimizer_step.py --quick        # small sizes, 3 rounds: a smoke run
     python benchmarks/optimizer_step.py --optimizers adam,sgd --workloads b --rounds 9
+    python benchmarks/optimizer_step.py --jax --rounds 9   # gradstep.jax vs optax only
     python benchmarks/optimizer_step.py --latency      # first-step latency, cold and cached
     python benchmarks/optimizer_step.py --fight        # numba threads vs BLAS threads
 """

@@ -54,12 +54,38 @@ def continue_file(path, epochs):
     return numbers(history, model)
 
 
+def continue_functional(path, epochs, fixture):
+    """Keras's continuation of a two-input/two-output file on ``fixture``'s data."""
+    import keras
+
+    with open(fixture) as handle:
+        d = {k: np.asarray(v) for k, v in json.load(handle)["data"].items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("error", UserWarning)
+        model = keras.models.load_model(path)
+    history = model.fit(
+        [d["xa"], d["xb"]],
+        {"cls": d["cls"], "reg": d["reg"]},
+        batch_size=BATCH,
+        epochs=epochs,
+        shuffle=False,
+        verbose=0,
+    )
+    return numbers(history, model)
+
+
 def batch(spec):
-    """``continue_file`` for every ``[path, epochs]`` of ``spec``."""
+    """``continue_file`` for every ``[path, epochs]`` of ``spec`` (``[path, epochs,
+    fixture.json]``: ``continue_functional``)."""
     results = {}
-    for path, epochs in spec:
+    for entry in spec:
+        path, epochs = entry[0], int(entry[1])
         try:
-            results[path] = continue_file(path, int(epochs))
+            if len(entry) == 3:
+                results[path] = continue_functional(path, epochs, entry[2])
+            else:
+                results[path] = continue_file(path, epochs)
         except Exception as exc:  # reported to the test, which fails on it
             results[path] = {"error": f"{type(exc).__name__}: {exc}"}
     return results

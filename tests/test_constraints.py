@@ -356,3 +356,19 @@ def test_optax_optimizer_wrapper_applies_constraints():
         [(np.array([0.5, -2.0], np.float32), w)], [constraints.NonNeg()]
     )
     np.testing.assert_allclose(w, [0.95, 0.0])
+
+
+def test_readme_constraints_example_runs(tmp_path):
+    """The README's first optimizer example, then its constraints example, as written."""
+    import runpy
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    codes = [b.split("```")[0] for b in readme.split("```python\n")[1:]]
+    first = next(c for c in codes if "opt.apply_gradients(zip(grads, params))" in c)
+    example = next(c for c in codes if "constraints=[constraints.max_norm" in c)
+    script = tmp_path / "readme_constraints.py"
+    script.write_text(first + example)
+    namespace = runpy.run_path(str(script), run_name="example")
+    assert np.all(namespace["params"][1] >= 0)
+    assert np.all(np.linalg.norm(namespace["params"][0], axis=0) <= 2.0)

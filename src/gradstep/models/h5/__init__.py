@@ -4,7 +4,8 @@
 or float64) or by gradstep and continues training as Keras 2.2.4 would after its own
 ``load_model``; ``save_model`` writes files real Keras 2.2.4 loads and continues from;
 ``save_weights``/``load_weights`` use Keras's weights-only layout. Sequential models.
-``read_model_file`` gives the file's contents without building anything.
+``read_model_file`` gives the file's contents without building anything; ``describe``
+and ``convert`` are what a ``gradstep h5 info``/``convert`` command would call.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from ._dispatch import HANDLERS, SUFFIXES, is_h5_file, is_h5_path
 from ._load import load_model, load_weights
 from ._read import KerasFile, read_model_file, read_weights_file
+from ._tools import convert, describe
 from ._write import keras224_optimizer_weights, save_model, save_weights
 
 __all__ = [
@@ -26,6 +28,8 @@ __all__ = [
     "read_model_file",
     "read_weights_file",
     "keras224_optimizer_weights",
+    "describe",
+    "convert",
 ]
 
 HANDLERS.update(

@@ -181,3 +181,32 @@ def test_callbacks_see_validation_data_and_base_logger_agrees_with_fit():
     np.testing.assert_array_equal(spy.seen[0], xv.astype(np.float32))
     np.testing.assert_array_equal(spy.seen[1], yv.astype(np.float32))
     assert spy.loss == pytest.approx(history.history["loss"][0], rel=1e-12)
+
+
+def test_keras_style_callback_with_backend_values_and_remote_monitor_in_fit():
+    """A callback written for Keras 2.2 (K.get_value / K.set_value on the optimizer's lr)
+    runs in fit, next to a RemoteMonitor posting each epoch to a loopback server."""
+    from gradstep import backend as K
+    from gradstep.layers import Dense
+    from gradstep.models import Sequential
+
+    class Halve(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            lr = float(K.get_value(self.model.optimizer.lr))
+            K.set_value(self.model.optimizer.lr, lr * 0.5)
+
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(8, 2)), rng.normal(size=(8, 1))
+    model = Sequential([Dense(1, input_shape=(2,))])
+    model.compile("sgd", "mse")
+    with _server() as (root, received):
+        model.fit(
+            x,
+            y,
+            epochs=3,
+            verbose=0,
+            callbacks=[Halve(), callbacks.RemoteMonitor(root=root, send_as_json=True)],
+        )
+    assert model.optimizer.lr == pytest.approx(0.01 / 8)
+    assert [json.loads(body)["epoch"] for _, _, body in received] == [0, 1, 2]
+    assert all("loss" in json.loads(body) for _, _, body in received)

@@ -391,8 +391,9 @@ def _resolve(found: Any, identifier: Any) -> Activation_:
     raise ValueError(
         f"Could not interpret activation identifier: {identifier!r}; expected a name "
         f"({', '.join(names())}), one of gradstep.activations' functions or an "
-        "Activation_ object (gradstep needs each activation's backward pass: for your "
-        "own, subclass gradstep.activations.Activation_ and define forward and backward)"
+        "Activation_ object (gradstep needs each activation's backward pass, so plain "
+        "functions are not accepted: for your own, subclass "
+        "gradstep.activations.Activation_ and define forward and backward)"
     )
 
 

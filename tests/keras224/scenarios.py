@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 _DENSE = {"units", "activation", "use_bias", "kernel_constraint", "bias_constraint"}
+_DENSE_REGULARIZERS = ("kernel_regularizer", "bias_regularizer", "activity_regularizer")
 
 
 def _opt(name: str, **config: Any) -> dict[str, Any]:
@@ -116,6 +117,59 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         ),
         optimizer=_opt("Adam", lr=0.01),
     ),
+    # Validation sample weights (the 3-tuple) and weighted_metrics.
+    "val_sample_weight_weighted_metrics": dict(
+        layers=_mlp(),
+        optimizer=_opt("Adam", lr=0.01),
+        sample_weight=True,
+        validation=True,
+        val_sample_weight=True,
+        weighted_metrics=["acc"],
+    ),
+    # class_weight and sample_weight together: Keras 2.2.4 warns and ignores
+    # class_weight.
+    "class_and_sample_weight": dict(
+        layers=_mlp(),
+        optimizer=_opt("SGD", lr=0.1, momentum=0.5),
+        sample_weight=True,
+        class_weight={0: 0.5, 1: 1.5, 2: 1.0},
+        keras_warns="Found both `sample_weight` and `class_weight`",
+    ),
+    # A frozen BatchNormalization layer (Keras 2.2.4 does not update its statistics).
+    "batchnorm_frozen": dict(
+        layers=_mlp(
+            {
+                "type": "BatchNormalization",
+                "name": "bn",
+                "momentum": 0.8,
+                "trainable": False,
+            },
+            {"type": "Activation", "name": "act", "activation": "tanh"},
+            activation=None,
+        ),
+        optimizer=_opt("RMSprop", lr=0.01),
+        validation=True,
+    ),
+    # Weight and activity regularizers (model.losses added to the loss).
+    "regularizers": dict(
+        layers=_mlp(
+            kernel_regularizer=["l2", {"l": 0.01}],
+            bias_regularizer=["l1", {"l": 0.02}],
+            activity_regularizer=["l1_l2", {"l1": 0.001, "l2": 0.002}],
+        ),
+        optimizer=_opt("Adam", lr=0.01),
+        validation=True,
+    ),
+    # Two inputs, two outputs, loss_weights as a list, a frozen layer.
+    "two_in_two_out_list_frozen": dict(
+        functional=True,
+        frozen=["db"],
+        optimizer=_opt("Adam", lr=0.01),
+        loss=["categorical_crossentropy", "mse"],
+        metrics=["acc"],
+        loss_weights=[0.7, 1.3],
+        validation=True,
+    ),
     # Two inputs, two outputs, loss_weights (functional API).
     "two_in_two_out": dict(
         functional=True,
@@ -153,6 +207,10 @@ def _layer(k: Any, spec: dict[str, Any], first: bool) -> Any:
         for key in ("kernel_constraint", "bias_constraint"):
             if key in kwargs:
                 kwargs[key] = _constraint(k, kwargs[key])
+        for key in _DENSE_REGULARIZERS:
+            if key in spec:
+                name, arguments = spec[key]
+                kwargs[key] = getattr(k.regularizers, name)(**arguments)
         return k.layers.Dense(**kwargs)
     if kind == "BatchNormalization":
         return k.layers.BatchNormalization(momentum=spec["momentum"], **kwargs)
@@ -161,11 +219,15 @@ def _layer(k: Any, spec: dict[str, Any], first: bool) -> Any:
     raise ValueError(f"unknown layer type {kind!r}")
 
 
-def _functional(k: Any) -> Any:
+def _functional(k: Any, frozen: Any = ()) -> Any:
     a = k.layers.Input(shape=(4,), name="in_a")
     b = k.layers.Input(shape=(2,), name="in_b")
-    ha = k.layers.Dense(5, activation="tanh", name="da")(a)
-    hb = k.layers.Dense(3, activation="relu", name="db")(b)
+    ha = k.layers.Dense(5, activation="tanh", name="da", trainable="da" not in frozen)(
+        a
+    )
+    hb = k.layers.Dense(3, activation="relu", name="db", trainable="db" not in frozen)(
+        b
+    )
     h = k.layers.concatenate([ha, hb], name="cat")
     cls = k.layers.Dense(3, activation="softmax", name="cls")(h)
     reg = k.layers.Dense(1, name="reg")(hb)
@@ -175,7 +237,7 @@ def _functional(k: Any) -> Any:
 def build(k: Any, config: dict[str, Any]) -> Any:
     """The scenario's model built with library ``k`` and compiled (weights not set)."""
     if config.get("functional"):
-        model = _functional(k)
+        model = _functional(k, config.get("frozen", ()))
     else:
         model = k.models.Sequential()
         for i, spec in enumerate(config["layers"]):
@@ -183,8 +245,9 @@ def build(k: Any, config: dict[str, Any]) -> Any:
     spec = config["optimizer"]
     optimizer = getattr(k.optimizers, spec["class_name"])(**spec["config"])
     kwargs = {}
-    if "loss_weights" in config:
-        kwargs["loss_weights"] = config["loss_weights"]
+    for key in ("loss_weights", "weighted_metrics"):
+        if key in config:
+            kwargs[key] = config[key]
     model.compile(
         optimizer=optimizer, loss=config["loss"], metrics=config["metrics"], **kwargs
     )
@@ -223,7 +286,13 @@ def fit_args(config: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
             )
     else:
         kwargs = {"x": arr["x"], "y": arr["y"]}
-        if config.get("validation"):
+        if config.get("val_sample_weight"):
+            kwargs["validation_data"] = (
+                arr["val_x"],
+                arr["val_y"],
+                arr["val_sample_weight"],
+            )
+        elif config.get("validation"):
             kwargs["validation_data"] = (arr["val_x"], arr["val_y"])
     if config.get("sample_weight"):
         kwargs["sample_weight"] = arr["sample_weight"]
@@ -243,6 +312,7 @@ def make_data(seed: int) -> dict[str, Any]:
 
     sw = rng.uniform(0.2, 2.0, size=32)
     sw[5] = 0.0
+    val_sw = rng.uniform(0.2, 2.0, size=12)
     data = {
         "x": rng.normal(size=(32, 4)),
         "y": onehot(32),
@@ -255,6 +325,7 @@ def make_data(seed: int) -> dict[str, Any]:
         "val_xb": rng.normal(size=(12, 2)),
         "val_yreg": rng.normal(size=(12, 1)),
         "sample_weight": sw,
+        "val_sample_weight": val_sw,
     }
     return {key: value.tolist() for key, value in data.items()}
 

@@ -10,6 +10,7 @@ gradstep does produce is compared.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -58,17 +59,25 @@ def _missing(config: dict[str, Any]) -> str | None:
     return None
 
 
-def _run(config: dict[str, Any], expected: dict[str, Any]) -> tuple[Any, Any]:
+def _run(config: dict[str, Any], expected: dict[str, Any]) -> tuple[Any, Any, list]:
+    """The scenario trained by gradstep: (model, History, warning messages)."""
     k = _library()
     try:
         model = scenarios.build(k, config)
         scenarios.set_initial(model, expected["initial_weights"])
-        history = model.fit(**scenarios.fit_args(config, expected["data"]))
+        kwargs = scenarios.fit_args(config, expected["data"])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            history = model.fit(**kwargs)
     except (ValueError, TypeError) as exc:
         if "not supported" in str(exc):
             pytest.skip(f"gradstep does not support this yet: {exc}")
         raise
-    return model, history
+    wanted = config.get("keras_warns")
+    for w in caught:  # only the warnings Keras 2.2.4 gives too
+        if wanted is None or wanted not in str(w.message):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return model, history, [str(w.message) for w in caught]
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
@@ -80,7 +89,7 @@ def test_matches_keras_224(path: Path) -> None:
     if missing:
         pytest.skip(f"{missing} does not exist yet")
     gradstep.backend.set_floatx("float64")
-    model, history = _run(config, expected)
+    model, history, _ = _run(config, expected)
     got = history.history
     assert sorted(got) == sorted(expected["history"])
     for key, values in expected["history"].items():
@@ -99,3 +108,21 @@ def test_matches_keras_224(path: Path) -> None:
 
 def test_every_scenario_has_data() -> None:
     assert sorted(p.stem for p in FILES) == sorted(scenarios.SCENARIOS)
+
+
+WARNS = [p for p in FILES if "keras_warns" in json.loads(p.read_text())["config"]]
+
+
+@pytest.mark.parametrize("path", WARNS, ids=[p.stem for p in WARNS])
+def test_warns_as_keras_224(path: Path) -> None:
+    """Where Keras 2.2.4 warns (sample_weight with class_weight: class_weight is
+    ignored), gradstep warns too; skipped, naming the warning, while it does not."""
+    expected = json.loads(path.read_text())
+    config = expected["config"]
+    gradstep.backend.set_floatx("float64")
+    _, _, messages = _run(config, expected)
+    if not any(config["keras_warns"] in m for m in messages):
+        pytest.skip(
+            f"gradstep does not warn {config['keras_warns']!r} as Keras 2.2.4 does "
+            "(the numbers match: class_weight is ignored)"
+        )

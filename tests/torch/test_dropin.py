@@ -376,3 +376,25 @@ def test_clipnorm_is_global_across_the_paths_of_one_group():
     alone = numpy_step(start[:1], [g32.numpy()])
     np.testing.assert_allclose(p32.detach().numpy(), both[0], rtol=1e-6)
     assert not np.allclose(p32.detach().numpy(), alone[0], rtol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["RMSprop", "Adadelta"])
+def test_rho_must_be_below_one(name):
+    cls = getattr(gtorch, name)
+    for bad in (1.0, 1.5, -0.1):
+        with pytest.raises(ValueError, match=r"rho must be in \[0, 1\)"):
+            cls(make_params(SHAPES), rho=bad)
+    if name == "RMSprop":
+        with pytest.raises(ValueError, match=r"rho must be in \[0, 1\)"):
+            cls(make_params(SHAPES), alpha=1.0)
+    # rho=0 (no history) is allowed: the same steps as the reference engine
+    params = make_params(SHAPES)
+    twin = [p.detach().clone().requires_grad_() for p in params]
+    opt, ref = cls(params, rho=0.0), cls(twin, rho=0.0, engine="reference")
+    for step in range(2):
+        set_grads(params, _grads(step))
+        set_grads(twin, _grads(step))
+        opt.step()
+        ref.step()
+    assert_bitwise(params, twin)
+    assert all(torch.isfinite(p).all() for p in params)

@@ -379,3 +379,54 @@ def test_summary_of_a_branched_model_has_connections():
     _two_by_two().summary(print_fn=lines.append)
     assert "Connected to" in lines[1] and len(lines[0]) == 98
     assert any("h[0][0]" in line for line in lines)
+
+
+def _nested(seed=0):
+    from gradstep.models import set_random_seed
+
+    set_random_seed(seed)
+    a, b = Input(shape=(4,), dtype="float64"), Input(shape=(4,), dtype="float64")
+    inner = Sequential(
+        [
+            Dense(4, input_shape=(4,), activation="tanh", dtype="float64"),
+            Dense(4, dtype="float64"),
+        ]
+    )
+    out = Dense(3, activation="softmax", dtype="float64")(add([inner(a), b]))
+    return Model([a, b], out), inner
+
+
+def test_nested_model_gradient_matches_finite_differences():
+    model, _ = _nested()
+    model.compile("sgd", "categorical_crossentropy")
+    x = [RNG.normal(size=(6, 4)), RNG.normal(size=(6, 4))]
+    y = [np.eye(3)[RNG.integers(0, 3, 6)]]
+    model._compute_gradients(x, y, [None])
+    grads = [g.copy() for g in model._train_grads]
+    _, params = model._trainable_pairs()
+    for w, g in zip(params, grads):
+        assert_grad_close(g, numeric_grad(lambda: model._batch_loss(x, y, [None]), w))
+
+
+def test_reading_an_inner_model_during_training_changes_nothing():
+    from gradstep import callbacks
+
+    x = [RNG.normal(size=(12, 4)), RNG.normal(size=(12, 4))]
+    y = np.eye(3)[RNG.integers(0, 3, 12)]
+    results = []
+    for peek in (False, True):
+        model, inner = _nested(seed=4)
+        model.compile(
+            optimizers.Adam(lr=0.05, engine="reference"), "categorical_crossentropy"
+        )
+        hook = callbacks.LambdaCallback(
+            on_batch_end=lambda batch, logs, inner=inner, peek=peek: (
+                inner.get_weights() if peek else None
+            )
+        )
+        model.fit(
+            x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[hook]
+        )
+        results.append(model.get_weights())
+    for u, v in zip(*results):
+        np.testing.assert_array_equal(u, v)

@@ -118,18 +118,20 @@ def test_weighted_metrics_and_validation_sample_weights():
 def test_callbacks_see_validation_data_as_keras():
     seen = []
     probe = callbacks.LambdaCallback(
-        on_train_begin=lambda logs: seen.append(probe.validation_data)
+        on_train_begin=lambda logs: seen.append(probe.validation_data),
+        on_epoch_begin=lambda epoch, logs: seen.append(probe.validation_data),
     )
     model = _linear()
     model.fit(X, Y, validation_data=(X[:4], Y[:4]), callbacks=[probe], verbose=0)
-    vx, vy, vw = seen[0]
+    assert seen[0] is None  # Keras 2.2.4 sets it after on_train_begin
+    vx, vy, vw = seen[1]
     np.testing.assert_array_equal(vx, X[:4])
     np.testing.assert_array_equal(vy, Y[:4])
     np.testing.assert_array_equal(vw, np.ones(4))
     drop = Sequential([Dropout(0.1, input_shape=(3,)), Dense(2)])
     drop.compile("sgd", "mse")
     drop.fit(X, Y, validation_split=0.25, callbacks=[probe], verbose=0)
-    assert len(seen[1]) == 4 and seen[1][3] == 0.0 and len(seen[1][0]) == 3
+    assert len(seen[3]) == 4 and seen[3][3] == 0.0 and len(seen[3][0]) == 3
 
 
 def test_zero_and_bad_sample_weights():

@@ -253,6 +253,11 @@ class Layer:
             np.copyto(w, new, casting="unsafe")
 
     @property
+    def holds_weights(self) -> bool:
+        """Whether the layer has weights."""
+        return bool(self.weight_names)
+
+    @property
     def trainable_weight_names(self) -> list[str]:
         """The weights the optimizer updates (none when ``trainable`` is False)."""
         if not self.trainable:

@@ -174,9 +174,9 @@ def fit_generator(
         }
     )
     cb_val = _training.callback_validation_data(model, val_arrays)
-    for cb in callback_list.callbacks:
-        cb.validation_data = cb_val
     callback_list.on_train_begin()
+    for cb in callback_list.callbacks:  # after on_train_begin, as Keras 2.2.4
+        cb.validation_data = cb_val
     model.stop_training = False
     for epoch in range(initial_epoch, epochs):
         callback_list.on_epoch_begin(epoch, {})

@@ -162,6 +162,12 @@ class Network(Layer):
         last forward pass), as floats."""
         return [v for leaf, _ in self._leaves() for v in leaf.losses]
 
+    @property
+    def holds_weights(self) -> bool:
+        """Whether any layer inside has weights (without taking them into this model's
+        buffers, as ``weights`` does)."""
+        return any(leaf.weight_names for leaf, _ in self._leaves())
+
     # ---- layers and their weights ----------------------------------------------------
     def _leaves(self) -> list[tuple[Layer, bool]]:
         """Every layer holding weights or state, nested models expanded, in order, with
@@ -444,6 +450,7 @@ class Network(Layer):
         """Forward (training mode), loss and backward of one batch: the values named by
         ``metrics_names``; the trainable weights' gradients are left in their buffers."""
         compiled = self._compiled
+        self._claim()  # a model sharing these layers may have run (even in a callback)
         for leaf, trains in self._update_flags:  # BatchNormalization's moving stats
             leaf.updates_enabled = trains
         ps = self._run_forward(xs, training=True)
@@ -464,6 +471,7 @@ class Network(Layer):
         training: bool = True,
     ) -> float:
         """The training loss of one batch (forward only)."""
+        self._claim()
         ps = self._run_forward(xs, training=training)
         return self._compiled.evaluate(ys, ps, sws, self.penalty(), False)[0][0]
 
@@ -490,10 +498,12 @@ class Network(Layer):
         ys: list[np.ndarray],
         sws: list[np.ndarray | None],
     ) -> list[float]:
+        self._claim()
         ps = self._run_forward(xs, training=False)
         return self._compiled.evaluate(ys, ps, sws, self.penalty(), False)[0]
 
     def _predict_step(self, xs: list[np.ndarray]) -> list[np.ndarray]:
+        self._claim()
         return self._run_forward(xs, training=False)
 
     # ---- the public training API (loops in _training and _generators) -----------------

@@ -184,9 +184,9 @@ def fit(
         }
     )
     cb_val = callback_validation_data(model, val)
-    for cb in callback_list.callbacks:
-        cb.validation_data = cb_val
     callback_list.on_train_begin()
+    for cb in callback_list.callbacks:  # after on_train_begin, as Keras 2.2.4
+        cb.validation_data = cb_val
     model.stop_training = False
     batches = _batches(n, batch_size)
     buffers: dict = {}

@@ -234,7 +234,7 @@ class Model(Network):
             need = any(upstream.get(id(t), False) for t in node.inputs)
             needs[id(node)] = need
             layer = node.layer
-            trains = layer.trainable and bool(layer.weights)
+            trains = layer.trainable and layer.holds_weights
             for t in node.outputs:
                 upstream[id(t)] = need or trains
         return needs

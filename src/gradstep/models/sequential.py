@@ -152,7 +152,7 @@ class Sequential(Network):
                 (
                     i
                     for i, layer in enumerate(self.layers)
-                    if layer.trainable and layer.weights
+                    if layer.trainable and layer.holds_weights
                 ),
                 len(self.layers),
             )

@@ -35,7 +35,8 @@ try:
     import optax as _optax  # noqa: F401
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "gradstep.jax needs JAX and optax; install them with `pip install gradstep[jax]`"
+        "gradstep.jax needs JAX and optax; install them (from a clone) with "
+        '`pip install -e ".[jax]"`'
     ) from error
 
 from collections.abc import Callable

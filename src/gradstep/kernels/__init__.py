@@ -2,7 +2,7 @@
 
 Every engine runs the same rule function and gives the same results; they differ in speed.
 ``reference`` is a loop over tensors in NumPy; ``fused`` compiles the rule with numba into
-one pass over memory (``pip install gradstep[fast]``). ``select_engine(None)`` picks the
+one pass over memory (``pip install -e ".[fast]"``). ``select_engine(None)`` picks the
 fastest engine available here: ``fused`` when numba can be imported, else ``reference``.
 Neither choice imports numba; the fused engine does on its first step.
 """
@@ -37,7 +37,7 @@ def engine_names() -> list[str]:
 def select_engine(name: str | None) -> Engine:
     """The engine called ``name``; ``None`` picks the fastest one available (``fused``
     when numba is installed, else ``reference``). ``"fused"`` without numba raises
-    ``ImportError`` saying to ``pip install gradstep[fast]``."""
+    ``ImportError`` saying to ``pip install -e ".[fast]"``."""
     if name is None:
         return FusedEngine() if numba_available() else ReferenceEngine()
     if not isinstance(name, str) or name not in _ENGINES:

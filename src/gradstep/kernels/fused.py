@@ -48,7 +48,7 @@ __all__ = [
 _COMPILED = (np.dtype(np.float32), np.dtype(np.float64))
 # Below this many elements a kernel runs on the calling thread (no worker wake-ups).
 SERIAL_BELOW = 1 << 15
-_INSTALL_HINT = "pip install gradstep[fast]"
+_INSTALL_HINT = 'pip install -e ".[fast]"'
 _kernels: dict[Any, Any] = {}
 _lock = threading.Lock()
 

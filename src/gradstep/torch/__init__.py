@@ -35,7 +35,8 @@ try:
     import torch as _torch  # noqa: F401 - absolute import: PyTorch, not this package
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "gradstep.torch needs PyTorch; install it with `pip install gradstep[torch]`"
+        "gradstep.torch needs PyTorch; install it (from a clone) with "
+        '`pip install -e ".[torch]" -c constraints.txt`'
     ) from error
 
 from ..optimizers import _registry

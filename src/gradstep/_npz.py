@@ -19,7 +19,7 @@ import struct
 import tokenize
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.lib import format as npformat
 
-__all__ = ["DAMAGED", "Member", "NpzArchive"]
+__all__ = ["DAMAGED", "MAX_BYTES", "Member", "NpzArchive", "read_arrays"]
 
 DAMAGED: tuple[type[BaseException], ...] = (
     zipfile.BadZipFile,
@@ -35,7 +35,6 @@ DAMAGED: tuple[type[BaseException], ...] = (
     zlib.error,
     lzma.LZMAError,
     EOFError,
-    OSError,
     NotImplementedError,
     RuntimeError,
     ValueError,
@@ -50,9 +49,11 @@ DAMAGED: tuple[type[BaseException], ...] = (
     RecursionError,
     MemoryError,
 )
-"""What reading a damaged archive can raise."""
+"""What reading a damaged archive can raise (``OSError`` is reported apart)."""
 
 _MAX_HEADER = 1 << 16  # bytes of a .npy header (NumPy writes ~128)
+MAX_BYTES = 1 << 31
+"""The most bytes ``read_arrays`` lets the members of one archive declare together."""
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,9 @@ class NpzArchive:
                 head = handle.read(4)
                 if head not in (b"PK\x03\x04", b"PK\x05\x06"):
                     kind = (
-                        "a single .npy array"
+                        "a .npy array"
                         if head.startswith(b"\x93NUM")
-                        else "not a zip archive"
+                        else "not a zip file"
                     )
                     raise error(f"{path} is not {what}: it is {kind}")
                 handle.seek(0)
@@ -105,11 +106,13 @@ class NpzArchive:
                     yield cls(path, archive, error)
         except error:
             raise
+        except FileNotFoundError:
+            raise error(f"{path} does not exist") from None
+        except OSError as exc:
+            raise error(f"cannot read {path}: {exc.strerror or exc}") from None
         except DAMAGED as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            if isinstance(exc, OSError) and exc.strerror:
-                reason = exc.strerror
-            raise error(f"{path} is damaged or unreadable ({reason[:200]})") from None
+            detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+            raise error(f"{path} is truncated or corrupt ({detail})") from None
 
     def keys(self) -> list[str]:
         """The names of the members, as they are in the zip directory."""
@@ -172,3 +175,32 @@ class NpzArchive:
                 "without pickle (refused)"
             )
         return tuple(shape), bool(fortran), dtype
+
+
+def read_arrays(
+    path: str | os.PathLike[str],
+    keys: Iterable[str],
+    error: type[Exception],
+    *,
+    what: str = "a .npz archive",
+    max_bytes: int = MAX_BYTES,
+) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` of the archive at ``path``; ``error`` (one line naming the
+    file) for a missing, unreadable, non-zip or damaged file, a missing key, or members
+    declaring more than ``max_bytes`` in total. Never unpickles."""
+    keys = list(keys)
+    with NpzArchive.open(path, error, what) as archive:
+        names = archive.keys()
+        missing = [key for key in keys if f"{key}.npy" not in names]
+        if missing:
+            found = sorted(n[:-4] for n in names if n.endswith(".npy"))
+            raise error(
+                f"{archive.path} lacks {', '.join(missing)}; it needs the arrays "
+                f"{', '.join(keys)} (it has {', '.join(found) or 'none'})"
+            )
+        arrays: dict[str, np.ndarray] = {}
+        budget = max_bytes
+        for key in keys:
+            arrays[key] = archive.read(key, budget)
+            budget -= arrays[key].nbytes
+        return arrays

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gradstep._npz import read_arrays
 from gradstep.datasets import DatasetError, load_npz, read_idx, write_idx
-from gradstep.datasets._npzread import read_npz_arrays
 from gradstep.lab._errors import LabError
 from gradstep.lab.records import read_record
 
@@ -58,7 +58,7 @@ def test_damaged_npz(tmp_path, originals, name, hurt):
     else:
         assert x.shape[0] >= 1
     try:
-        read_npz_arrays(path, ["x_train"], LabError)
+        read_arrays(path, ["x_train"], LabError)
     except LabError as exc:
         assert str(path) in str(exc)
 

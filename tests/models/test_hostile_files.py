@@ -197,11 +197,11 @@ def test_object_arrays_are_refused_without_unpickling(saved, tmp_path):
 @pytest.mark.parametrize(
     "make, match",
     [
-        (lambda data: _npy(np.ones(3)), "it is a single .npy array"),
-        (lambda data: b"not a model at all", "it is not a zip archive"),
-        (lambda data: b"", "it is not a zip archive"),
-        (lambda data: data[: len(data) // 2], "damaged or unreadable"),
-        (lambda data: data[:-30], "damaged or unreadable"),
+        (lambda data: _npy(np.ones(3)), "it is a .npy array"),
+        (lambda data: b"not a model at all", "it is not a zip file"),
+        (lambda data: b"", "it is not a zip file"),
+        (lambda data: data[: len(data) // 2], "truncated or corrupt"),
+        (lambda data: data[:-30], "truncated or corrupt"),
     ],
     ids=["plain_npy", "text", "empty", "half", "cut_directory"],
 )

@@ -92,7 +92,7 @@ def load_paths(path: Any, record: dict[str, Any]) -> list[list[Path2D]]:
     """The paths of a trajectories run, from its ``paths.npz`` and ``record.json``;
     ``LabError`` naming the file for a missing, damaged or mismatched one (memory stays
     bounded whatever the archive declares)."""
-    from ..datasets._npzread import read_npz_arrays
+    from .._npz import read_arrays
 
     try:
         pairs = [
@@ -105,7 +105,7 @@ def load_paths(path: Any, record: dict[str, Any]) -> list[list[Path2D]]:
     except (KeyError, TypeError) as exc:
         raise LabError(f"the record of {path} is malformed ({exc})") from None
     keys = [f"p{i}_{j}" for i, j, _, _ in pairs]
-    arrays = read_npz_arrays(path, keys, LabError, what="a paths file of this run")
+    arrays = read_arrays(path, keys, LabError, what="a paths file of this run")
     out: list[list[Path2D]] = [[] for _ in record["results"]]
     for (i, _j, fn, entry), key in zip(pairs, keys):
         points = arrays[key]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .._npz import read_arrays
 from ._arrays import KEYS, Split, check_split
 from ._errors import DatasetError
-from ._npzread import read_npz_arrays
 
 __all__ = ["load_npz"]
 
@@ -20,7 +20,7 @@ def load_npz(path: str | os.PathLike[str]) -> Split:
     path = Path(path)
     if path.exists() and not path.is_file():
         raise DatasetError(f"{path} is not a file")
-    arrays = read_npz_arrays(
+    arrays = read_arrays(
         path, KEYS, DatasetError, what=f"a .npz archive of {', '.join(KEYS)}"
     )
     return check_split(arrays, str(path))

@@ -207,3 +207,19 @@ def test_dataset_larger_than_the_file(tmp_path) -> None:
         del f["model_weights/dense_1/dense_1/kernel"]
         f.create_dataset("model_weights/dense_1/dense_1/kernel", (10**8,), "f8")
     _refused(path, "more bytes than the file holds")
+
+
+def test_weights_only_file_to_load_model() -> None:
+    _refused(FIXTURES / "weights_float64.h5", "model.load_weights")
+
+
+def test_failed_save_leaves_nothing(tmp_path) -> None:
+    model = _model()
+    path = tmp_path / "out.h5"
+    model.compile(optimizer="adam", loss="mse")
+    model.optimizer = type("Foreign", (), {"apply_gradients": lambda self, g: None})()
+    with pytest.raises(ValueError, match="include_optimizer=False"):
+        model.save(path)
+    assert list(tmp_path.iterdir()) == []
+    model.save(path, include_optimizer=False)
+    assert load_model(path).optimizer is None

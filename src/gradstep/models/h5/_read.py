@@ -191,13 +191,13 @@ def read_model_file(path: str) -> KerasFile:
 
 
 def _read_model(path: str, f: Any) -> KerasFile:
-    _unknown(path, f.attrs.keys(), _MODEL_ATTRS, "root attribute")
-    _unknown(path, f.keys(), _MODEL_MEMBERS, "root member")
     if "model_config" not in f.attrs or "model_weights" not in f:
         raise ValueError(
             f"{path}: no model_config or model_weights: not a Keras model file "
             "(a weights-only file is read with model.load_weights)"
         )
+    _unknown(path, f.attrs.keys(), _MODEL_ATTRS, "root attribute")
+    _unknown(path, f.keys(), _MODEL_MEMBERS, "root member")
     out = _common(path, f)
     out.model_config = _json(path, f.attrs, "model_config")
     out.training_config = _json(path, f.attrs, "training_config")

@@ -10,16 +10,14 @@ constructed, never by ``import gradstep``.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import backend
-from ..kernels.clip import Clipping, squared_norms
-from ._checks import Binding, plain_views
-from ._constraints import ConstrainedStep, check_constraints
-from ._hyper import Clip, check_number
+from ._hyper import check_number
+from ._native import NativeOptimizer, check_weight_count, restored_iterations
 
 if TYPE_CHECKING:
     import torch
@@ -30,7 +28,7 @@ _NAMESPACES = ("torch.optim", "gradstep.torch")
 _PLAIN = (bool, int, float, str, type(None))
 
 
-class TorchOptimizer:
+class TorchOptimizer(NativeOptimizer):
     """A ``torch.optim`` optimizer behind gradstep's optimizer interface.
 
     Args:
@@ -63,9 +61,6 @@ class TorchOptimizer:
         array([ 0.95, -0.8 ])
     """
 
-    clipnorm = Clip()
-    clipvalue = Clip()
-
     def __init__(
         self,
         optimizer: Any,
@@ -95,12 +90,8 @@ class TorchOptimizer:
                 "TorchOptimizer expects a torch.optim.Optimizer subclass or instance, got "
                 f"{optimizer!r}"
             )
-        self.clipnorm = clipnorm
-        self.clipvalue = clipvalue
-        self.iterations = 0
+        super().__init__(clipnorm, clipvalue)
         self._torch: torch.optim.Optimizer | None = None
-        # every step's pairs are checked in full (the gradients are not remembered)
-        self._binding = Binding(remember_grads=False)
         self._tensors: list[torch.Tensor] = []
 
     # ---- the torch optimizer -------------------------------------------------------
@@ -161,33 +152,11 @@ class TorchOptimizer:
         optimizer.param_groups[0].update(hyper)
         self._torch, self._tensors = optimizer, tensors
 
-    def build(self, params: Sequence[np.ndarray]) -> None:
-        """Build the torch optimizer on views of ``params`` now (``apply_gradients``
-        does it on its first call)."""
-        checked = self._binding.build(params)
-        if checked is not None:
-            self._bind(plain_views(checked))
-            self._binding.bind(checked)
-
-    # ---- the step ------------------------------------------------------------------
-    def apply_gradients(
-        self,
-        grads_and_params: Iterable[tuple[Any, np.ndarray]],
-        constraints: Sequence[Any] | None = None,
+    def _framework_step(
+        self, params: list[np.ndarray], grads: list[np.ndarray]
     ) -> None:
-        """One torch step over every (gradient, parameter) pair; the NumPy parameters
-        change in place. Malformed pairs raise before anything changes. ``constraints``:
-        as ``Optimizer.apply_gradients`` (applied after the step; if one fails the
-        parameters are restored, the wrapped optimizer's state is not)."""
         import torch
 
-        grads, params = self._binding.pairs(grads_and_params)
-        guard = ConstrainedStep(check_constraints(constraints, len(params)), params)
-        if self._binding.params is None:
-            self._bind(params)
-        self._binding.stepped(grads)
-        clipping = Clipping.of(self.clipnorm, self.clipvalue)
-        grads = clipping.apply(grads, clipping.scale(lambda: squared_norms(grads)))
         for tensor, g in zip(self._tensors, grads):
             if not g.flags.writeable or any(stride < 0 for stride in g.strides):
                 g = g.copy()
@@ -197,8 +166,6 @@ class TorchOptimizer:
         finally:
             for tensor in self._tensors:
                 tensor.grad = None
-        guard.apply()
-        self.iterations += 1
 
     # ---- configs and weights -------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -280,27 +247,15 @@ class TorchOptimizer:
                 "torch_optimizer.load_state_dict)"
             )
         entries = self._state_entries()
-        weights = list(weights)
-        if len(weights) != len(entries) + 1:
-            raise ValueError(
-                f"Length of the specified weight list ({len(weights)}) does not match the "
-                f"number of weights of the optimizer ({len(entries) + 1})"
-            )
-        arrays = [np.asarray(w) for w in weights]
+        arrays = check_weight_count(list(weights), len(entries) + 1)
         for (where, old), new in zip(entries, arrays[1:]):
             if tuple(np.shape(_to_numpy(old))) != new.shape:
                 raise ValueError(
                     f"weight {where} has shape {new.shape}; expected "
                     f"{tuple(np.shape(_to_numpy(old)))}"
                 )
-        iterations = arrays[0]
-        if (
-            iterations.shape != ()
-            or iterations < 0
-            or iterations != np.floor(iterations)
-        ):
-            raise ValueError(f"iterations must be an integer >= 0, got {iterations!r}")
-        self.iterations = int(iterations)
+        iterations = restored_iterations(arrays[0])
+        self.iterations = iterations
         for ((p, key), old), new in zip(entries, arrays[1:]):
             state = self._torch.state[p]
             if isinstance(old, torch.Tensor):

@@ -11,23 +11,21 @@ jax and optax are imported when an ``OptaxOptimizer`` is constructed, never by
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import backend
-from ..kernels.clip import Clipping, squared_norms
-from ._checks import Binding
-from ._constraints import ConstrainedStep, check_constraints
-from ._hyper import check_clip, check_number
+from ._hyper import check_number
+from ._native import NativeOptimizer, check_weight_count, restored_iterations
 
 __all__ = ["OptaxOptimizer"]
 
 _LR_NAMES = ("lr", "learning_rate")
 
 
-class OptaxOptimizer:
+class OptaxOptimizer(NativeOptimizer):
     """An ``optax.GradientTransformation`` behind gradstep's optimizer interface.
 
     Args:
@@ -69,14 +67,11 @@ class OptaxOptimizer:
                 "OptaxOptimizer expects an optax.GradientTransformation (e.g. "
                 f"optax.adamw(1e-3)), got {type(transformation).__name__}"
             )
+        super().__init__(clipnorm, clipvalue)
         self.transformation = transformation
-        self.clipnorm = check_clip("clipnorm", clipnorm)
-        self.clipvalue = check_clip("clipvalue", clipvalue)
-        self.iterations = 0
         self.state: Any = None
         self._pending_lr: float | None = None
         self._probe: Any = None
-        self._binding = Binding(remember_grads=False)
         self._step: Any = None
 
     # ---- the learning rate ---------------------------------------------------------
@@ -133,13 +128,6 @@ class OptaxOptimizer:
         )
 
     # ---- the step ------------------------------------------------------------------
-    def build(self, params: Sequence[np.ndarray]) -> None:
-        """Create the transformation's state for ``params`` now (``apply_gradients``
-        does it on its first call)."""
-        checked = self._binding.build(params)
-        if checked is not None:
-            self._bind(checked)
-
     def _bind(self, params: list[np.ndarray]) -> None:
         import jax
         import jax.numpy as jnp
@@ -161,28 +149,15 @@ class OptaxOptimizer:
             return optax.apply_updates(p, updates), state
 
         self._step = jax.jit(step)
-        self._binding.bind(params)
         if self._pending_lr is not None:
             self._set_lr(self._pending_lr)
             self._pending_lr = None
 
-    def apply_gradients(
-        self,
-        grads_and_params: Iterable[tuple[Any, np.ndarray]],
-        constraints: Sequence[Any] | None = None,
+    def _framework_step(
+        self, params: list[np.ndarray], grads: list[np.ndarray]
     ) -> None:
-        """One optax step over every (gradient, parameter) pair; the NumPy parameters
-        change in place. Malformed pairs raise before anything changes. ``constraints``:
-        as ``Optimizer.apply_gradients`` (applied after the step; if one fails the
-        parameters are restored, the wrapped optimizer's state is not)."""
         import jax.numpy as jnp
 
-        grads, params = self._binding.pairs(grads_and_params)
-        guard = ConstrainedStep(check_constraints(constraints, len(params)), params)
-        if self._binding.params is None:
-            self._bind(params)
-        clipping = Clipping.of(self.clipnorm, self.clipvalue)
-        grads = clipping.apply(grads, clipping.scale(lambda: squared_norms(grads)))
         new_params, self.state = self._step(
             [jnp.asarray(p) for p in params],
             self.state,
@@ -190,8 +165,6 @@ class OptaxOptimizer:
         )
         for p, new in zip(params, new_params):
             np.copyto(p, np.asarray(new), casting="same_kind")
-        guard.apply()
-        self.iterations += 1
 
     # ---- configs and weights -------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -226,15 +199,8 @@ class OptaxOptimizer:
                 "apply_gradients once first"
             )
         leaves, treedef = jax.tree_util.tree_flatten(self.state)
-        weights = [np.asarray(w) for w in weights]
-        if len(weights) != len(leaves) + 1:
-            raise ValueError(
-                f"Length of the specified weight list ({len(weights)}) does not match the "
-                f"number of weights of the optimizer ({len(leaves) + 1})"
-            )
-        iterations = weights[0]
-        if iterations.shape != () or iterations < 0 or iterations != int(iterations):
-            raise ValueError(f"iterations must be an integer >= 0, got {iterations!r}")
+        weights = check_weight_count(list(weights), len(leaves) + 1)
+        iterations = restored_iterations(weights[0])
         new_leaves = []
         for i, (old, new) in enumerate(zip(leaves, weights[1:])):
             old_dtype = np.dtype(jnp.result_type(old))
@@ -244,7 +210,7 @@ class OptaxOptimizer:
                     f"{new.dtype}; expected {tuple(np.shape(old))} and {old_dtype}"
                 )
             new_leaves.append(jnp.asarray(new, dtype=old_dtype))
-        self.iterations = int(iterations)
+        self.iterations = iterations
         self.state = jax.tree_util.tree_unflatten(treedef, new_leaves)
 
     def __repr__(self) -> str:

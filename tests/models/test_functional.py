@@ -297,6 +297,15 @@ def test_output_without_loss_takes_no_target():
     assert model.metrics_names == ["loss", "o2_loss"]
     total, l2 = model.evaluate(x, y[1], verbose=0)
     assert total == pytest.approx(l2)
+    # o1's own weights affect no loss: refused as Keras 2.2.4 (no gradient) refuses
+    before = model.get_weights()
+    with pytest.raises(ValueError, match="o1 do not affect any loss"):
+        model.fit(x, [y[1]], verbose=0)
+    with pytest.raises(ValueError, match="do not affect any loss"):
+        model.train_on_batch(x, [y[1]])
+    assert all(np.array_equal(u, v) for u, v in zip(before, model.get_weights()))
+    model.get_layer("o1").trainable = False
+    model.compile("sgd", {"o2": "mse"})
     model.fit(x, [y[1]], verbose=0)
 
 

@@ -412,6 +412,23 @@ class Network(Layer):
         self._claim()
         return list(self._train_grads), list(self._train_params)
 
+    def _unreached_layers(self) -> list[Layer]:
+        """Layers with weights to train that no loss depends on (default: none)."""
+        return []
+
+    def _check_trainable(self) -> None:
+        """Before training: weights no loss depends on are refused, as Keras 2.2.4
+        refuses them (no gradient); nothing is trained otherwise."""
+        unreached = self._unreached_layers()
+        if unreached:
+            names = ", ".join(layer.name for layer in unreached)
+            raise ValueError(
+                f"the weights of layer(s) {names} do not affect any loss (they feed only "
+                "outputs compiled without a loss); Keras 2.2.4 cannot train such a model "
+                "either: give those outputs a loss or set the layers' trainable = False "
+                "and compile again"
+            )
+
     def _build_from(self, array: np.ndarray) -> None:
         raise ValueError(f"model {self.name} is not built")
 

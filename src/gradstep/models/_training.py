@@ -159,6 +159,7 @@ def fit(
     if shuffle not in (True, False, "batch"):
         raise ValueError(f"shuffle must be True, False or 'batch', got {shuffle!r}")
     data = prepare(model, x, y, sample_weight, class_weight)
+    model._check_trainable()
     data, val = _validation(model, data, validation_split, validation_data)
     callback_list = make_callbacks(model, callbacks, verbose)
     if not model._train_params:
@@ -278,6 +279,7 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight=None):
 def on_batch(model, x, y, sample_weight, class_weight, train):
     xs, ys, sws = prepare(model, x, y, sample_weight, class_weight)
     if train:
+        model._check_trainable()
         if not model._train_params:
             raise ValueError(
                 "the model has no trainable weights; there is nothing to fit"

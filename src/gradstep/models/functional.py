@@ -226,6 +226,24 @@ class Model(Network):
             acts.append(act)
         return acts
 
+    def _unreached_layers(self) -> list[Layer]:
+        compiled = self._compiled
+        if compiled is None:
+            return []
+        reached: set[int] = set()
+        stack = [self.outputs[i].node for i in compiled.trained]
+        while stack:
+            node = stack.pop()
+            if id(node) in reached:
+                continue
+            reached.add(id(node))
+            stack.extend(t.node for t in node.inputs)
+        return [
+            n.layer
+            for n in self._order
+            if id(n) not in reached and n.layer.trainable and n.layer.holds_weights
+        ]
+
     def _needs_dx(self) -> dict[int, bool]:
         """Per node: whether any layer before it has weights to train."""
         upstream: dict[int, bool] = {id(t): False for t in self.inputs}

@@ -65,16 +65,19 @@ def test_class_weight_equals_the_sample_weights_it_stands_for():
         [Dense(3, input_shape=(3,), activation="softmax", dtype="float64")], seed=2
     )
     c.compile(optimizers.Adam(engine="reference"), "categorical_crossentropy")
-    hc = c.fit(
-        X,
-        ONEHOT,
-        batch_size=5,
-        epochs=2,
-        verbose=0,
-        shuffle=False,
-        sample_weight=sw,
-        class_weight={0: 9.0, 1: 9.0, 2: 9.0},
-    )
+    with pytest.warns(
+        UserWarning, match="Found both `sample_weight` and `class_weight`"
+    ):
+        hc = c.fit(
+            X,
+            ONEHOT,
+            batch_size=5,
+            epochs=2,
+            verbose=0,
+            shuffle=False,
+            sample_weight=sw,
+            class_weight={0: 9.0, 1: 9.0, 2: 9.0},
+        )
     assert hc.history == hb.history
 
 

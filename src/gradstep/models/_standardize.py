@@ -11,6 +11,7 @@ several (one-hot: the argmax) or integer labels, used where no sample weights ar
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -213,6 +214,12 @@ def weights(
     cws = _per_output(class_weight, names, "class_weight")
     out: list[np.ndarray | None] = []
     for y, sw, cw, name in zip(ys, sws, cws, names):
+        if sw is not None and cw is not None:
+            warnings.warn(
+                "Found both `sample_weight` and `class_weight`: `class_weight` "
+                "argument will be ignored.",
+                stacklevel=4,
+            )
         if sw is not None:
             out.append(_sample_weight(sw, y, name, model.dtype))
         elif cw is not None:

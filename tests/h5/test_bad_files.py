@@ -223,3 +223,16 @@ def test_failed_save_leaves_nothing(tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []
     model.save(path, include_optimizer=False)
     assert load_model(path).optimizer is None
+
+
+def test_external_link_refused(tmp_path) -> None:
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["kernel"] = np.zeros((4, 5))
+    path = _copy(tmp_path)
+    with h5py.File(path, "r+") as f:
+        del f["model_weights/dense_1/dense_1/kernel"]
+        f["model_weights/dense_1/dense_1/kernel"] = h5py.ExternalLink(
+            str(other), "kernel"
+        )
+    _refused(path, "external link")

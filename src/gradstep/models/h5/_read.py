@@ -95,13 +95,30 @@ def _names(path: str, group: Any, name: str) -> list[str]:
     return names
 
 
+def _member(path: str, group: Any, name: str) -> Any:
+    """``group[name]``, refusing links out of the file (an external link would make
+    h5py open another file)."""
+    try:
+        link = group.get(name, getlink=True)
+    except (KeyError, ValueError):
+        link = None
+    if link is None:
+        raise ValueError(f"{path}: {group.name} has no member {name!r}")
+    if isinstance(link, h5py().ExternalLink):
+        raise ValueError(
+            f"{path}: {group.name}/{name} is an external link to {link.filename!r}; "
+            "a Keras file holds its data itself"
+        )
+    try:
+        return group[name]
+    except (KeyError, ValueError, OSError):
+        raise ValueError(f"{path}: {group.name}/{name} cannot be read") from None
+
+
 def _array(
     path: str, group: Any, name: str, kinds: str, budget: list[int]
 ) -> np.ndarray:
-    try:
-        dataset = group[name]
-    except (KeyError, ValueError):
-        raise ValueError(f"{path}: {group.name} has no dataset {name!r}") from None
+    dataset = _member(path, group, name)
     h5 = h5py()
     where = f"{path}: dataset {dataset.name}"
     if not isinstance(dataset, h5.Dataset):
@@ -132,9 +149,9 @@ def _array(
 def _layers(path: str, group: Any, budget: list[int]):
     out = []
     for name in _names(path, group, "layer_names"):
-        if name not in group:
-            raise ValueError(f"{path}: layer {name!r} is listed but has no group")
-        layer = group[name]
+        layer = _member(path, group, name)
+        if not isinstance(layer, h5py().Group):
+            raise ValueError(f"{path}: layer {name!r} is not a group")
         weights = [
             (w, _array(path, layer, w, "f", budget))
             for w in _names(path, layer, "weight_names")

@@ -150,3 +150,11 @@ def test_hdf5_content_with_another_suffix(tmp_path) -> None:
     path = tmp_path / "model.keras"
     shutil.copy(FIXTURES / "adam_float64.h5", path)
     check_continuation(load_model(path), "adam_float64")
+
+
+@pytest.mark.parametrize("suffix", [".hdf5", ".H5"])
+def test_suffixes(tmp_path, suffix) -> None:
+    path = tmp_path / f"model{suffix}"
+    load_model(FIXTURES / "adam_float64.h5").save(path)
+    assert h5py.is_hdf5(path)
+    check_continuation(load_model(path), "adam_float64")

@@ -52,14 +52,23 @@ def model_from_json(json_string: str, custom_objects: Mapping[str, Any] | None =
 
 
 def model_from_yaml(yaml_string: str, custom_objects: Mapping[str, Any] | None = None):
-    """A model from ``model.to_yaml()``'s output (needs PyYAML; read with its safe
-    loader, which builds only plain data)."""
+    """A model from ``model.to_yaml()``'s output, gradstep's or Keras 2.2.4's (needs
+    PyYAML; read with its safe loader, which builds only plain data)."""
     try:
         import yaml
     except ImportError:
         raise ImportError("model_from_yaml needs PyYAML: pip install pyyaml") from None
+
+    class _Loader(yaml.SafeLoader):
+        """The safe loader, reading Keras's ``!!python/tuple`` (yaml.dump of shapes) as
+        a list; nothing else outside plain data."""
+
+    _Loader.add_constructor(
+        "tag:yaml.org,2002:python/tuple",
+        lambda loader, node: loader.construct_sequence(node),
+    )
     try:
-        config = yaml.safe_load(yaml_string)
+        config = yaml.load(yaml_string, Loader=_Loader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         raise ValueError(f"model_from_yaml: not valid YAML: {exc}") from None
     return model_from_config(config, custom_objects)

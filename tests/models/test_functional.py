@@ -439,3 +439,27 @@ def test_reading_an_inner_model_during_training_changes_nothing():
         results.append(model.get_weights())
     for u, v in zip(*results):
         np.testing.assert_array_equal(u, v)
+
+
+def test_sequential_nesting_and_input_layer():
+    from gradstep.layers import InputLayer
+
+    inner = Sequential([Dense(3, input_shape=(4,), activation="relu", dtype="float64")])
+    outer = Sequential([inner, Dense(2, dtype="float64")])
+    assert outer.count_params() == 4 * 3 + 3 + 3 * 2 + 2
+    outer.compile("sgd", "mse")
+    x, y = RNG.normal(size=(6, 4)), RNG.normal(size=(6, 2))
+    outer.fit(x, y, verbose=0)
+    again = model_from_json(outer.to_json())
+    again.set_weights(outer.get_weights())
+    np.testing.assert_array_equal(again.predict(x), outer.predict(x))
+    with_input = Sequential()
+    with_input.add(InputLayer(input_shape=(4,)))
+    with_input.add(Dense(2))
+    assert with_input.built and with_input.input_shape == (None, 4)
+    a = Input(shape=(4,))
+    functional = Model(a, Dense(2)(a))
+    stacked = Sequential([functional, Dense(1)])
+    assert stacked.output_shape == (None, 1)
+    stacked.compile("sgd", "mse")
+    stacked.fit(x, y[:, :1], verbose=0)

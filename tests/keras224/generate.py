@@ -35,8 +35,9 @@ def run(name, config, seed):
     model = scenarios.build(keras, config)
     initial = scenarios.initial_weights(model, seed + 1000)
     scenarios.set_initial(model, initial)
-    history = model.fit(**scenarios.fit_args(config, data))
+    history = scenarios.train(keras, model, config, data)
     final = scenarios.layer_weights(model)
+    after = scenarios.results(model, config, data)
     return {
         "name": name,
         "keras_version": keras.__version__,
@@ -46,6 +47,7 @@ def run(name, config, seed):
         "data": data,
         "initial_weights": initial,
         "history": {key: _floats(v) for key, v in history.history.items()},
+        "results": after,
         "final_weights": {
             layer: [np.asarray(w).tolist() for w in ws] for layer, ws in final.items()
         },

@@ -179,6 +179,31 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         loss_weights={"cls": 1.0, "reg": 0.3},
         validation=True,
     ),
+    # A learning-rate schedule callback (K.set_value on the optimizer's lr).
+    "lr_schedule": dict(
+        layers=_mlp(), optimizer=_opt("SGD", lr=0.2, momentum=0.9), callbacks=True
+    ),
+    # validation_split (the last samples, before shuffling) and initial_epoch.
+    "validation_split_initial_epoch": dict(
+        layers=_mlp(),
+        optimizer=_opt("Adam", lr=0.01, decay=0.01),
+        fit={"batch_size": 6, "epochs": 4, "shuffle": False, "initial_epoch": 1},
+        validation_split=0.25,
+    ),
+    # fit_generator on a plain generator (workers=0) and on a utils.Sequence.
+    "fit_generator": dict(
+        layers=_mlp(),
+        optimizer=_opt("Nadam", lr=0.01),
+        generator="generator",
+        validation=True,
+    ),
+    "fit_generator_sequence": dict(
+        layers=_mlp(), optimizer=_opt("Adamax", lr=0.02), generator="sequence"
+    ),
+    # A Sequential model nested in a Sequential model.
+    "nested_sequential": dict(
+        layers=_mlp(), optimizer=_opt("RMSprop", lr=0.01), nested=True, validation=True
+    ),
 }
 
 for _config in SCENARIOS.values():
@@ -234,10 +259,22 @@ def _functional(k: Any, frozen: Any = ()) -> Any:
     return k.models.Model(inputs=[a, b], outputs=[cls, reg])
 
 
+def _nested(k: Any, config: dict[str, Any]) -> Any:
+    inner = k.models.Sequential(name="inner")
+    inner.add(_layer(k, config["layers"][0], True))
+    model = k.models.Sequential()
+    model.add(inner)
+    for spec in config["layers"][1:]:
+        model.add(_layer(k, spec, False))
+    return model
+
+
 def build(k: Any, config: dict[str, Any]) -> Any:
     """The scenario's model built with library ``k`` and compiled (weights not set)."""
     if config.get("functional"):
         model = _functional(k, config.get("frozen", ()))
+    elif config.get("nested"):
+        model = _nested(k, config)
     else:
         model = k.models.Sequential()
         for i, spec in enumerate(config["layers"]):
@@ -298,9 +335,63 @@ def fit_args(config: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         kwargs["sample_weight"] = arr["sample_weight"]
     if "class_weight" in config:
         kwargs["class_weight"] = {int(c): w for c, w in config["class_weight"].items()}
+    if "validation_split" in config:
+        kwargs["validation_split"] = config["validation_split"]
     kwargs.update(config["fit"])
     kwargs["verbose"] = 0
     return kwargs
+
+
+def schedule(epoch: int) -> float:
+    """The ``lr_schedule`` scenario's learning rate of each epoch."""
+    return 0.2 * 0.5**epoch
+
+
+def _batches(x: np.ndarray, y: np.ndarray, size: int) -> Any:
+    while True:  # Keras's generators loop forever
+        for start in range(0, len(x), size):
+            yield x[start : start + size], y[start : start + size]
+
+
+def _sequence(k: Any, x: np.ndarray, y: np.ndarray, size: int) -> Any:
+    class Batches(k.utils.Sequence):
+        def __len__(self) -> int:
+            return (len(x) + size - 1) // size
+
+        def __getitem__(self, i: int) -> Any:
+            return x[i * size : (i + 1) * size], y[i * size : (i + 1) * size]
+
+    return Batches()
+
+
+def train(k: Any, model: Any, config: dict[str, Any], data: dict[str, Any]) -> Any:
+    """Train the scenario's model with library ``k``: ``fit`` (with the scenario's
+    callbacks) or ``fit_generator``; returns the History."""
+    kwargs = fit_args(config, data)
+    if config.get("callbacks"):
+        kwargs["callbacks"] = [k.callbacks.LearningRateScheduler(schedule)]
+    kind = config.get("generator")
+    if kind is None:
+        return model.fit(**kwargs)
+    x, y, size = kwargs.pop("x"), kwargs.pop("y"), kwargs.pop("batch_size")
+    source = _batches(x, y, size) if kind == "generator" else _sequence(k, x, y, size)
+    steps = (len(x) + size - 1) // size
+    return model.fit_generator(source, steps_per_epoch=steps, workers=0, **kwargs)
+
+
+def results(model: Any, config: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """``evaluate`` on the training data and ``predict`` on the validation inputs of the
+    trained model (Sequential scenarios)."""
+    if config.get("functional"):
+        return {}
+    x, y = np.asarray(data["x"]), np.asarray(data["y"])
+    score = model.evaluate(x, y, batch_size=8, verbose=0)
+    return {
+        "evaluate": np.asarray(score, dtype="float64").reshape(-1).tolist(),
+        "predict": np.asarray(model.predict(np.asarray(data["val_x"]), batch_size=5))
+        .astype("float64")
+        .tolist(),
+    }
 
 
 def make_data(seed: int) -> dict[str, Any]:

@@ -235,13 +235,57 @@ def test_fit_generator_equals_fit_without_shuffling():
     np.testing.assert_allclose(a.get_weights()[0], b.get_weights()[0], rtol=1e-12)
 
 
+class _Logged(_Batches):
+    def __init__(self):
+        super().__init__()
+        self.log = []
+
+    def __getitem__(self, i):
+        self.log.append(i)
+        return super().__getitem__(i)
+
+    def on_epoch_end(self):
+        self.log.append("end")
+
+
+def test_sequence_read_as_keras_224_reads_it():
+    import random
+
+    # workers=0: in order, never on_epoch_end (Keras's iter_sequence_infinite)
+    seq = _Logged()
+    _linear().fit_generator(seq, epochs=3, verbose=0, workers=0, shuffle=True)
+    assert seq.log == [0, 1, 2] * 3
+    # workers=1: random.shuffle per pass, on_epoch_end between passes
+    random.seed(7)
+    orders = []
+    for _ in range(3):
+        order = list(range(3))
+        random.shuffle(order)
+        orders.append(order)
+    random.seed(7)
+    seq = _Logged()
+    _linear().fit_generator(seq, epochs=3, verbose=0, workers=1, shuffle=True)
+    assert seq.log == [*orders[0], "end", *orders[1], "end", *orders[2]]
+    # validation reads go on through the Sequence from epoch to epoch
+    val = _Logged()
+    _linear().fit_generator(
+        _Batches(),
+        epochs=2,
+        verbose=0,
+        workers=0,
+        validation_data=val,
+        validation_steps=2,
+    )
+    assert val.log == [0, 1, 2, 0]
+
+
 def test_fit_generator_with_a_sequence():
     seq = _Batches(weights=True)
     model = _linear()
     h = model.fit_generator(
-        seq, epochs=2, verbose=0, workers=0, shuffle=True, validation_data=_Batches()
+        seq, epochs=2, verbose=0, workers=1, shuffle=True, validation_data=_Batches()
     )
-    assert seq.ends == 2 and len(h.history["loss"]) == 2 and "val_loss" in h.history
+    assert seq.ends == 1 and len(h.history["loss"]) == 2 and "val_loss" in h.history
     ordered = _linear()
     ordered.fit_generator(_Batches(weights=True), epochs=1, verbose=0, shuffle=False)
     direct = _linear()

@@ -5,15 +5,16 @@
 Batches are read in the calling thread, in order: ``workers=0`` and ``workers=1`` give
 the same batches as Keras (which reads with ``workers=1`` in one background thread);
 ``workers > 1`` and ``use_multiprocessing=True`` are refused (``ValueError``), and
-``max_queue_size`` is checked but unused (there is no queue). A Sequence with
-``shuffle=True`` is read in a new order each epoch, drawn from the model's training
-generator (Keras draws it from Python's ``random``), and its ``on_epoch_end`` is called
-after each epoch. ``steps_per_epoch``/``steps`` default to ``len(sequence)``; a plain
-generator needs them.
+``max_queue_size`` is checked but unused (there is no queue). A Sequence is read as
+Keras 2.2.4 reads it (see ``_Reader``): with ``workers=0`` in order, never calling
+``on_epoch_end``; with ``workers=1`` shuffled by Python's ``random`` each pass when
+``shuffle=True`` and ``on_epoch_end()`` between passes. ``steps_per_epoch``/``steps``
+default to ``len(sequence)``; a plain generator needs them.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,10 +56,14 @@ def _steps(generator: Any, steps: Any, what: str) -> int:
 
 
 class _Reader:
-    """Batches from a generator or Sequence, forever (a Sequence starts over)."""
+    """Batches from a generator or Sequence, forever. A Sequence is read pass after
+    pass as Keras 2.2.4 reads it: with ``workers=0`` in order and nothing else; with
+    ``workers=1`` (its OrderedEnqueuer) each pass in an order from Python's
+    ``random.shuffle`` when ``shuffle`` (so ``random.seed`` gives Keras's order), and
+    ``on_epoch_end()`` between passes."""
 
-    def __init__(self, source: Any, shuffle: bool, rng: np.random.Generator) -> None:
-        self.source, self.shuffle, self.rng = source, shuffle, rng
+    def __init__(self, source: Any, shuffle: bool, workers: int) -> None:
+        self.source, self.shuffle, self.workers = source, shuffle, workers
         self.is_sequence = isinstance(source, Sequence)
         if not self.is_sequence:
             if not isinstance(source, Iterator):
@@ -70,6 +75,7 @@ class _Reader:
                 source = iter(source)
             self.iterator = source
         self._order: list[int] = []
+        self._passes = 0
 
     def next(self) -> Any:
         if not self.is_sequence:
@@ -84,13 +90,14 @@ class _Reader:
             n = len(self.source)
             if n == 0:
                 raise ValueError("the Sequence is empty (len 0)")
-            self._order = list(self.rng.permutation(n) if self.shuffle else range(n))
-        return self.source[int(self._order.pop(0))]
-
-    def epoch_end(self) -> None:
-        if self.is_sequence:
-            self.source.on_epoch_end()
-            self._order = []
+            if self.workers > 0 and self._passes:
+                self.source.on_epoch_end()
+            order = list(range(n))
+            if self.workers > 0 and self.shuffle:
+                random.shuffle(order)
+            self._order = order
+            self._passes += 1
+        return self.source[self._order.pop(0)]
 
 
 def _unpack(output: Any) -> tuple[Any, Any, Any]:
@@ -159,7 +166,8 @@ def fit_generator(
         )
     if val_gen:
         validation_steps = _steps(validation_data, validation_steps, "validation_steps")
-    reader = _Reader(generator, bool(shuffle), model._rngs.train)
+    reader = _Reader(generator, bool(shuffle), workers)
+    val_reader = _Reader(validation_data, False, workers) if val_gen else None
     do_validation = validation_data is not None
     callback_list = _training.make_callbacks(model, callbacks, verbose)
     out_labels = model.metrics_names
@@ -200,12 +208,11 @@ def fit_generator(
             callback_list.on_batch_end(batch_index, batch_logs)
             if model.stop_training:
                 break
-        reader.epoch_end()
         for label, total in zip(out_labels, totals):
             epoch_logs[label] = total / seen if seen else 0.0
         if do_validation and not model.stop_training:
-            if val_gen:
-                val_outs = evaluate_generator(model, validation_data, validation_steps)
+            if val_gen:  # one reader for the whole run, as Keras's enqueuer
+                val_outs = _evaluate(model, val_reader, validation_steps)
             else:
                 val_outs = _training.test_loop(model, val_arrays, batch_size)
             val_outs = val_outs if isinstance(val_outs, list) else [val_outs]
@@ -231,7 +238,10 @@ def evaluate_generator(
     model._check_compiled()
     _check_reading(max_queue_size, workers, use_multiprocessing)
     steps = _steps(generator, steps, "steps")
-    reader = _Reader(generator, False, model._rngs.train)
+    return _evaluate(model, _Reader(generator, False, workers), steps)
+
+
+def _evaluate(model: Any, reader: _Reader, steps: int) -> Any:
     totals: list[float] = []
     seen = 0
     for _ in range(steps):
@@ -260,7 +270,7 @@ def predict_generator(
     first item is used), concatenated."""
     _check_reading(max_queue_size, workers, use_multiprocessing)
     steps = _steps(generator, steps, "steps")
-    reader = _Reader(generator, False, model._rngs.train)
+    reader = _Reader(generator, False, workers)
     chunks: list[list[np.ndarray]] = []
     for _ in range(steps):
         out = reader.next()

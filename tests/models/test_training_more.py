@@ -257,11 +257,10 @@ def test_sequence_read_as_keras_224_reads_it():
     assert seq.log == [0, 1, 2] * 3
     # workers=1: random.shuffle per pass, on_epoch_end between passes
     random.seed(7)
-    orders = []
+    orders, order = [], list(range(3))
     for _ in range(3):
-        order = list(range(3))
-        random.shuffle(order)
-        orders.append(order)
+        random.shuffle(order)  # one list shuffled again each pass, as Keras 2.2.4
+        orders.append(list(order))
     random.seed(7)
     seq = _Logged()
     _linear().fit_generator(seq, epochs=3, verbose=0, workers=1, shuffle=True)

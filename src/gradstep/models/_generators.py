@@ -58,9 +58,9 @@ def _steps(generator: Any, steps: Any, what: str) -> int:
 class _Reader:
     """Batches from a generator or Sequence, forever. A Sequence is read pass after
     pass as Keras 2.2.4 reads it: with ``workers=0`` in order and nothing else; with
-    ``workers=1`` (its OrderedEnqueuer) each pass in an order from Python's
-    ``random.shuffle`` when ``shuffle`` (so ``random.seed`` gives Keras's order), and
-    ``on_epoch_end()`` between passes."""
+    ``workers=1`` (its OrderedEnqueuer) each pass in the order Python's
+    ``random.shuffle`` leaves one list shuffled again and again when ``shuffle`` (so
+    ``random.seed`` gives Keras's order), and ``on_epoch_end()`` between passes."""
 
     def __init__(self, source: Any, shuffle: bool, workers: int) -> None:
         self.source, self.shuffle, self.workers = source, shuffle, workers
@@ -75,6 +75,7 @@ class _Reader:
                 source = iter(source)
             self.iterator = source
         self._order: list[int] = []
+        self._sequence: list[int] = []
         self._passes = 0
 
     def next(self) -> Any:
@@ -92,10 +93,11 @@ class _Reader:
                 raise ValueError("the Sequence is empty (len 0)")
             if self.workers > 0 and self._passes:
                 self.source.on_epoch_end()
-            order = list(range(n))
+            if len(self._sequence) != n:
+                self._sequence = list(range(n))
             if self.workers > 0 and self.shuffle:
-                random.shuffle(order)
-            self._order = order
+                random.shuffle(self._sequence)  # in place, pass after pass, as Keras
+            self._order = list(self._sequence)
             self._passes += 1
         return self.source[self._order.pop(0)]
 

@@ -17,6 +17,7 @@ from gradstep.layers import (
     BatchNormalization,
     Concatenate,
     Dense,
+    Dot,
     GaussianDropout,
     GaussianNoise,
     Input,
@@ -119,6 +120,21 @@ def test_single_input_layer_gradients(make, shapes):
 def test_merge_layer_gradients(cls):
     n = 2 if cls is Subtract else 3
     _check(cls(), [(3, 4)] * n, multi=True)
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_dot_gradients_and_value(normalize):
+    layer = Dot(axes=1, normalize=normalize)
+    out = _check(layer, [(4, 3), (4, 3)], multi=True)
+    assert out.shape == (4, 1)
+    a, b = RNG.normal(size=(2, 3)), RNG.normal(size=(2, 3))
+    expected = np.sum(a * b, 1, keepdims=True)
+    if normalize:
+        expected /= (
+            np.linalg.norm(a, axis=1, keepdims=True)
+            * np.linalg.norm(b, axis=1)[:, None]
+        )
+    np.testing.assert_allclose(layer.forward([a, b], False), expected, rtol=1e-12)
 
 
 def test_concatenate_gradients_and_shape():
@@ -255,6 +271,11 @@ def test_reshape_permute_repeat_shapes():
         (lambda: GaussianDropout(1.5), "rate"),
         (lambda: AlphaDropout(0.5, seed=-1), "seed"),
         (lambda: Subtract()([Input(shape=(2,))] * 3), "exactly 2"),
+        (lambda: Dot(axes=2), "axes 1 or -1"),
+        (
+            lambda: Dot(1).compute_output_shape([(None, 2, 3), (None, 2, 3)]),
+            "(batch, d)",
+        ),
         (
             lambda: Concatenate(axis=0).compute_output_shape([(None, 2), (None, 2)]),
             "batch",
@@ -288,6 +309,7 @@ def test_configs_round_trip():
         Softmax(axis=1),
         Concatenate(axis=1),
         Add(),
+        Dot(axes=[1, 1], normalize=True),
         Dense(
             3,
             kernel_constraint=constraints.max_norm(2),

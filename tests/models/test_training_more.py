@@ -345,3 +345,21 @@ def test_generator_errors(call, pattern):
     model = _linear()
     with pytest.raises((ValueError, TypeError), match=pattern):
         call(model)
+
+
+def test_optimizer_rebind_on_the_numpy_api():
+    opt = optimizers.Adam(lr=0.1, engine="reference")
+    a, b = np.ones(3), np.ones(2)
+    opt.apply_gradients([(np.ones(3), a)])
+    with pytest.raises(ValueError, match="not the array this optimizer was built for"):
+        opt.apply_gradients([(np.ones(2), b)])
+    assert opt.iterations == 1
+    opt.rebind()
+    assert not opt.built and opt.get_weights() == []
+    opt.apply_gradients([(np.ones(2), b)])
+    assert opt.iterations == 2  # the counter carries on: step 2's bias correction
+    fresh = optimizers.Adam(lr=0.1, engine="reference")
+    c = np.ones(2)
+    fresh.iterations = 1
+    fresh.apply_gradients([(np.ones(2), c)])
+    np.testing.assert_array_equal(b, c)

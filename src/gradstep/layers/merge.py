@@ -1,5 +1,6 @@
 """Keras 2.2's merge layers: ``Add``, ``Subtract``, ``Multiply``, ``Average``,
-``Maximum``, ``Minimum``, ``Concatenate`` and the functions ``add``, ``concatenate``...
+``Maximum``, ``Minimum``, ``Concatenate``, ``Dot`` (two-dimensional inputs) and the
+functions ``add``, ``concatenate``...
 
 Each takes a list of tensors of one shape (``Concatenate``: equal but for ``axis``). The
 backward pass returns one gradient array per input, never the same array twice (a
@@ -23,6 +24,7 @@ __all__ = [
     "Maximum",
     "Minimum",
     "Concatenate",
+    "Dot",
     "add",
     "subtract",
     "multiply",
@@ -30,6 +32,7 @@ __all__ = [
     "maximum",
     "minimum",
     "concatenate",
+    "dot",
 ]
 
 
@@ -254,6 +257,57 @@ class Concatenate(_Merge):
         return config
 
 
+@LAYERS.register("Dot")
+class Dot(_Merge):
+    """The dot product of two inputs of shape (N, d) along their last axis, (N, 1);
+    ``normalize=True`` takes the cosine (each input L2-normalized first, as Keras).
+    Only inputs of two dimensions (``axes`` 1 or -1) are supported."""
+
+    max_inputs = 2
+
+    def __init__(self, axes: Any = -1, normalize: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        pair = list(axes) if isinstance(axes, (list, tuple)) else [axes, axes]
+        if len(pair) != 2 or any(a not in (1, -1) for a in pair):
+            raise ValueError(
+                f"Dot supports inputs of two dimensions with axes 1 or -1, got axes={axes!r}"
+            )
+        self.axes = axes if isinstance(axes, int) else list(axes)
+        self.normalize = bool(normalize)
+
+    def compute_output_shape(self, input_shape):
+        shapes = self._check_list(input_shape)
+        if any(len(s) != 2 for s in shapes) or shapes[0][1] != shapes[1][1]:
+            raise ValueError(
+                f"Dot supports two inputs of shape (batch, d) with the same d, got {shapes}"
+            )
+        return (shapes[0][0], 1)
+
+    def forward(self, x, training):
+        a, b = x
+        if self.normalize:
+            self._na = np.sqrt(np.maximum(np.sum(a * a, axis=1, keepdims=True), 1e-12))
+            self._nb = np.sqrt(np.maximum(np.sum(b * b, axis=1, keepdims=True), 1e-12))
+            a, b = a / self._na, b / self._nb
+        self._a, self._b = a, b
+        return np.sum(a * b, axis=1, keepdims=True)
+
+    def backward(self, dy, need_dx, activated=True):
+        if not need_dx:
+            return None
+        da, db = dy * self._b, dy * self._a
+        if self.normalize:  # through x / max(|x|, 1e-6): the norm counts where > 1e-6
+            for g, u, n in ((da, self._a, self._na), (db, self._b, self._nb)):
+                g -= (n > 1e-6) * np.sum(g * u, axis=1, keepdims=True) * u
+                g /= n
+        return [da, db]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(axes=self.axes, normalize=self.normalize)
+        return config
+
+
 def _merge(cls: type, inputs: Any, kwargs: dict[str, Any]) -> Any:
     return cls(**kwargs)(inputs)
 
@@ -291,3 +345,8 @@ def minimum(inputs: list[Any], **kwargs: Any) -> Any:
 def concatenate(inputs: list[Any], axis: int = -1, **kwargs: Any) -> Any:
     """``Concatenate(axis)(inputs)``."""
     return _merge(Concatenate, inputs, {"axis": axis, **kwargs})
+
+
+def dot(inputs: list[Any], axes: Any, normalize: bool = False, **kwargs: Any) -> Any:
+    """``Dot(axes, normalize)(inputs)``."""
+    return _merge(Dot, inputs, {"axes": axes, "normalize": normalize, **kwargs})

@@ -463,3 +463,17 @@ def test_sequential_nesting_and_input_layer():
     assert stacked.output_shape == (None, 1)
     stacked.compile("sgd", "mse")
     stacked.fit(x, y[:, :1], verbose=0)
+
+
+def test_automatic_names_are_keras_snake_case():
+    from gradstep.layers import ELU, LeakyReLU, PReLU, ThresholdedReLU
+    from gradstep.layers._base import _snake
+
+    assert [_snake(c.__name__) for c in (LeakyReLU, PReLU, ELU, ThresholdedReLU)] == [
+        "leaky_re_lu",
+        "p_re_lu",
+        "elu",
+        "thresholded_re_lu",
+    ]
+    assert LeakyReLU().name.startswith("leaky_re_lu_")
+    assert Input(shape=(2,)).node.layer.name.startswith("input_")

@@ -34,7 +34,10 @@ def unique_name(prefix: str) -> str:
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    """Keras 2.2.4's ``_to_snake_case``: 'LeakyReLU' -> 'leaky_re_lu', 'ELU' -> 'elu'."""
+    intermediate = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    snake = re.sub("([a-z])([A-Z])", r"\1_\2", intermediate).lower()
+    return snake if snake[0] != "_" else "private" + snake
 
 
 class Rngs(NamedTuple):

@@ -363,3 +363,33 @@ def test_optimizer_rebind_on_the_numpy_api():
     fresh.iterations = 1
     fresh.apply_gradients([(np.ones(2), c)])
     np.testing.assert_array_equal(b, c)
+
+
+def test_trainable_weights_are_one_contiguous_span_with_bn_and_frozen_layers():
+    from gradstep.kernels.flat import contiguous_span
+    from gradstep.layers import BatchNormalization
+
+    model = Sequential(
+        [
+            Dense(4, input_shape=(3,)),
+            BatchNormalization(),
+            Dense(4, trainable=False),
+            Dense(2),
+        ]
+    )
+    model.compile(optimizers.Adam(clipnorm=1.0), "mse")
+    grads, params = model._trainable_pairs()
+    assert len(params) == 2 + 2 + 2  # dense, gamma/beta, last dense
+    assert contiguous_span(params) is not None and contiguous_span(grads) is not None
+    assert [w.shape for w in model.get_weights()] == [
+        (3, 4),
+        (4,),
+        (4,),
+        (4,),
+        (4,),
+        (4,),
+        (4, 4),
+        (4,),
+        (4, 2),
+        (2,),
+    ]

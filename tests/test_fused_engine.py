@@ -292,7 +292,7 @@ def test_select_engine_prefers_fused_and_explains_missing_numba(monkeypatch):
 
     monkeypatch.setattr(kernels, "numba_available", lambda: False)
     assert select_engine(None).name == "reference"
-    with pytest.raises(ImportError, match=r"pip install gradstep\[fast\]"):
+    with pytest.raises(ImportError, match=r"pip install -e \"\.\[fast\]\""):
         select_engine("fused")
     assert "engine" not in optimizers.Adam(engine="reference").get_config()
 

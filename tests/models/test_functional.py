@@ -477,3 +477,64 @@ def test_automatic_names_are_keras_snake_case():
     ]
     assert LeakyReLU().name.startswith("leaky_re_lu_")
     assert Input(shape=(2,)).node.layer.name.startswith("input_")
+
+
+def _config():
+    return _two_by_two().get_config()
+
+
+@pytest.mark.parametrize(
+    ("change", "pattern"),
+    [
+        (lambda c: c["layers"].append(c["layers"][2]), "twice"),
+        (
+            lambda c: c["layers"][2].update(inbound_nodes=[[["nope", 0, 0, {}]]]),
+            "unknown layer",
+        ),
+        (
+            lambda c: c["layers"][2].update(inbound_nodes=[[["a", 0, 5, {}]]]),
+            "tensor index",
+        ),
+        (lambda c: c["layers"][2].update(inbound_nodes=[[7]]), "tensor reference"),
+        (lambda c: c["layers"][2].update(inbound_nodes=[[], []]), "at most one"),
+        (lambda c: c.update(output_layers=[]), "output_layers"),
+        (lambda c: c.update(layers="x"), "'layers' list"),
+        (
+            lambda c: c["layers"][2].update(inbound_nodes=[[["o1", 0, 0, {}]]]),
+            "resolved",
+        ),
+    ],
+)
+def test_bad_functional_configs_raise(change, pattern):
+    from gradstep.models import model_from_config
+
+    config = _config()
+    change(config)
+    with pytest.raises(ValueError, match=pattern):
+        model_from_config({"class_name": "Model", "config": config})
+
+
+@pytest.mark.parametrize(
+    ("change", "pattern"),
+    [
+        (
+            lambda c: c["layers"][2].update(inbound_nodes=[[["nope", 0, 0, {}]]]),
+            "unknown",
+        ),
+        (lambda c: c["layers"][2].update(inbound_nodes=[[["o1", 0, 0, {}]]]), "cycle"),
+        (lambda c: c["layers"][2].update(inbound_nodes=[]), "no input"),
+        (lambda c: c.update(output_layers=[]), "output_layers"),
+    ],
+)
+def test_bad_configs_for_the_shape_check_raise(change, pattern):
+    config = _config()
+    change(config)
+    with pytest.raises(ValueError, match=pattern):
+        Model.weight_shapes_of(config)
+
+
+def test_shape_check_matches_the_built_model():
+    model = _two_by_two()
+    assert Model.weight_shapes_of(model.get_config()) == [
+        w.shape for w in model.get_weights()
+    ]

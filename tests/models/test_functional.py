@@ -181,6 +181,15 @@ def test_one_optimizer_compiled_into_a_second_model_carries_its_counter():
     second.fit(x[0], y[0], epochs=1, batch_size=5, verbose=0)
     assert opt.iterations == 4
     assert len(opt.get_weights()) == 1 + 3 * 2
+    before = first.get_weights()
+    with pytest.raises(ValueError, match="compiled into another model"):
+        first.fit(x, y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="compiled into another model"):
+        first.train_on_batch(x, y)
+    assert all(np.array_equal(u, v) for u, v in zip(before, first.get_weights()))
+    first.compile(opt, ["categorical_crossentropy", "mse"])
+    first.fit(x, y, epochs=1, batch_size=10, verbose=0)
+    assert opt.iterations == 5
 
 
 def test_config_json_yaml_round_trip():

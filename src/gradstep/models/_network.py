@@ -419,8 +419,24 @@ class Network(ModelAPI, Layer):
         return []
 
     def _check_trainable(self) -> None:
-        """Before training: weights no loss depends on are refused, as Keras 2.2.4
-        refuses them (no gradient); nothing is trained otherwise."""
+        """Before training: an optimizer rebound to another model since compile, and
+        weights no loss depends on (Keras 2.2.4 refuses them: no gradient), are refused
+        before anything changes."""
+        bound = getattr(getattr(self.optimizer, "_binding", None), "params", None)
+        if (
+            isinstance(self.optimizer, optimizers_module.Optimizer)
+            and bound is not None
+        ):
+            same = len(bound) == len(self._train_params) and all(
+                a is b for a, b in zip(bound, self._train_params)
+            )
+            if not same:
+                raise ValueError(
+                    f"the optimizer of model {self.name} was compiled into another model "
+                    "since (compile rebinds it: fresh slots for that model's weights); "
+                    "compile this model again to train it, or give each model its own "
+                    "optimizer (Keras keeps one set of slots per model)"
+                )
         unreached = self._unreached_layers()
         if unreached:
             names = ", ".join(layer.name for layer in unreached)

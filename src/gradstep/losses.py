@@ -31,12 +31,8 @@ import numpy as np
 from . import backend
 from ._registry import Registry
 
-__all__ = [
-    "Loss",
-    "get",
-    "serialize",
-    "deserialize",
-    "names",
+# The loss functions with Keras 2.2.4's names and aliases (keras.metrics has them too).
+FUNCTION_NAMES = (
     "mean_squared_error",
     "mse",
     "MSE",
@@ -62,6 +58,16 @@ __all__ = [
     "poisson",
     "cosine_proximity",
     "cosine",
+)
+
+__all__ = [
+    "Loss",
+    "get",
+    "serialize",
+    "deserialize",
+    "names",
+    "FUNCTION_NAMES",
+    *FUNCTION_NAMES,
 ]
 
 _REGISTRY = Registry("loss", "losses")

@@ -236,9 +236,14 @@ def _weighted_mean(score: np.ndarray, sw: np.ndarray | None) -> tuple[float, flo
     has per unit weight (the per-sample weight ``sw`` still multiplies it)."""
     if sw is None:
         return float(np.mean(score)), 1.0 / max(score.size, 1)
+    nonzero = float(np.mean(sw != 0))
+    if score.ndim == 0:  # a metric already averaged over the batch (top-k): Keras
+        # broadcasts it against the weights, so mean(score * w) / mean(w != 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = float(score) * float(np.mean(sw)) / nonzero
+        return (value if nonzero else float("nan")), float("nan")
     n = score.shape[0]
     per_sample = score.reshape(n, -1).mean(axis=1) if score.ndim > 1 else score
-    nonzero = float(np.mean(sw != 0))
     with np.errstate(invalid="ignore", divide="ignore"):
         value = float(np.mean(per_sample * sw / nonzero)) if nonzero else float("nan")
     per = score.size // max(n, 1)

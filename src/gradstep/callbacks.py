@@ -212,7 +212,8 @@ class History(Callback):
 
 class LearningRateScheduler(Callback):
     """Sets ``optimizer.lr = schedule(epoch, lr)`` (or ``schedule(epoch)``) at the start
-    of each epoch (epochs counted from 0)."""
+    of each epoch (epochs counted from 0); adds the epoch's rate to the logs as "lr", as
+    Keras 2.2.4 does (so History records it)."""
 
     def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
         super().__init__()
@@ -234,6 +235,10 @@ class LearningRateScheduler(Callback):
                 f"\nEpoch {epoch + 1:05d}: LearningRateScheduler setting learning rate "
                 f"to {lr}."
             )
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:  # Keras 2.2.4: History records each epoch's rate
+            logs["lr"] = float(self.model.optimizer.lr)
 
 
 def _monitor_op(mode: str, monitor: str, what: str) -> str:

@@ -1,5 +1,6 @@
-"""Data sets for the optimizer lab and Keras scripts: the embedded digits, MNIST and
-Fashion-MNIST from local files or a verified download, and ``.npz`` files of the user's own.
+"""Data sets for the optimizer lab and Keras scripts: the embedded digits, MNIST,
+Fashion-MNIST, CIFAR-10 and Boston Housing from local files or a verified download, and
+``.npz`` files of the user's own.
 
 Every loader returns ``((x_train, y_train), (x_test, y_test))`` as Keras's ``load_data``
 does and raises ``DatasetError`` with a one-line explanation when data is missing or bad.
@@ -7,7 +8,7 @@ does and raises ``DatasetError`` with a one-line explanation when data is missin
 
 from __future__ import annotations
 
-from . import digits, fashion_mnist, mnist
+from . import boston_housing, cifar10, digits, fashion_mnist, mnist
 from ._cache import cache_dir, keras_datasets_dir
 from ._download import download, sha256_of
 from ._errors import DatasetError
@@ -21,6 +22,8 @@ __all__ = [
     "digits",
     "mnist",
     "fashion_mnist",
+    "cifar10",
+    "boston_housing",
     "download",
     "sha256_of",
     "read_idx",

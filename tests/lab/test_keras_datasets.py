@@ -154,7 +154,7 @@ def test_cifar10_download_and_unpack(homes, monkeypatch):
         monkeypatch.setattr(cifar10, "ORIGIN", url + cifar10.ARCHIVE)
         (_, y_train), _ = cifar10.load_data(download=True)
     np.testing.assert_array_equal(
-        y_train[:10_000, 0], records["data_batch_1.bin"][:, 0]
+        y_train[:10, 0], records["data_batch_1.bin"][:, 0]
     )
     unpacked = sorted(
         p.name for p in (homes / "cache" / "cifar-10-batches-bin").iterdir()

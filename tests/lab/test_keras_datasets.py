@@ -153,9 +153,7 @@ def test_cifar10_download_and_unpack(homes, monkeypatch):
     with serve(homes / "srv") as url:
         monkeypatch.setattr(cifar10, "ORIGIN", url + cifar10.ARCHIVE)
         (_, y_train), _ = cifar10.load_data(download=True)
-    np.testing.assert_array_equal(
-        y_train[:10, 0], records["data_batch_1.bin"][:, 0]
-    )
+    np.testing.assert_array_equal(y_train[:10, 0], records["data_batch_1.bin"][:, 0])
     unpacked = sorted(
         p.name for p in (homes / "cache" / "cifar-10-batches-bin").iterdir()
     )

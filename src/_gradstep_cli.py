@@ -22,9 +22,12 @@ def main() -> int:
     }
     from gradstep.cli import main as cli_main
 
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)
-    return cli_main()
+    try:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        return cli_main()
+    except KeyboardInterrupt:  # before cli_main's own handling was in place
+        return 130
 
 
 if __name__ == "__main__":

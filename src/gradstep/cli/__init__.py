@@ -1,7 +1,8 @@
 """The ``gradstep`` command line: ``main(argv) -> int``, callable in-process.
 
 Subcommands: ``compare`` (train one model per optimizer and compare), ``trajectories``
-(optimizer paths on 2-D functions) and ``plot`` (redraw a run's figures). Bad input gives
+(optimizer paths on 2-D functions), ``plot`` (redraw a run's figures) and ``h5``
+(inspect and convert Keras 2.2 HDF5 model files). Bad input gives
 one line on stderr and exit status 2; Ctrl-C exits 130 and SIGTERM 143, without a
 traceback; nothing half-written is left behind.
 """
@@ -85,6 +86,8 @@ def _main(argv: Sequence[str] | None) -> int:
             from .compare import run
         elif args.command == "trajectories":
             from .trajectories import run
+        elif args.command == "h5":
+            from .h5 import run
         else:
             from .plot import run
         return run(args, command)

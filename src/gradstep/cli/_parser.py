@@ -323,6 +323,7 @@ def _add_plot(sub: argparse._SubParsersAction) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``gradstep``; ``error`` raises ``LabError``."""
     from .._version import __version__
+    from .h5 import add_parser as add_h5
 
     parser = _Parser(
         prog="gradstep",
@@ -338,4 +339,5 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(sub)
     _add_trajectories(sub)
     _add_plot(sub)
+    add_h5(sub)
     return parser

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 # What the installed ``gradstep`` script runs (see [project.scripts] in pyproject.toml).
@@ -24,7 +25,18 @@ def test_ctrl_c_while_starting_exits_130_without_a_traceback(tmp_path, delay):
     # non-interactive shell (CI) starts with SIGINT ignored, and a fork would warn
     # once JAX's threads run in this process.
     err = tmp_path / "stderr"
-    args = ["compare", "--epochs", "300", "-o", "sgd", "--out", str(tmp_path / "r")]
+    # a data set of its own: no scikit-learn import (digits) that an interrupt could
+    # turn into an ImportError
+    rng = np.random.default_rng(0)
+    np.savez(
+        tmp_path / "data.npz",
+        x_train=rng.random((600, 64), dtype=np.float32),
+        y_train=rng.integers(0, 10, 600),
+        x_test=rng.random((100, 64), dtype=np.float32),
+        y_test=rng.integers(0, 10, 100),
+    )
+    args = ["compare", "--dataset", str(tmp_path / "data.npz"), "--epochs", "3000"]
+    args += ["-o", "sgd", "--out", str(tmp_path / "r")]
     pid = os.posix_spawn(
         sys.executable,
         [sys.executable, "-c", _SCRIPT, *args],

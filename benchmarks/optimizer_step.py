@@ -250,23 +250,7 @@ def contenders(
         jax = None
     if jax is not None:
         tx = getattr(optax, optax_name)(**optax_kwargs)
-        jp = [jax.numpy.asarray(x) for x in params]
-        jg = [jax.numpy.asarray(x) for x in grads]
-        state = {"params": jp, "opt": tx.init(jp)}
-
-        def update(p, s, g):
-            updates, s = tx.update(g, s, p)
-            return optax.apply_updates(p, updates), s
-
-        jitted = jax.jit(update, donate_argnums=(0, 1))
-
-        def optax_step():
-            state["params"], state["opt"] = jitted(state["params"], state["opt"], jg)
-
-        def optax_sync():
-            jax.block_until_ready(state["params"])
-
-        out.append(Contender("optax", optax_step, optax_sync))
+        out.append(_jit_contender("optax", tx, params, grads))
         out.append(
             _jit_contender("gradstep.jax", _gradstep_jax(name, config), params, grads)
         )

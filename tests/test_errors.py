@@ -51,7 +51,7 @@ def test_clip_none_and_zero_mean_off():
         ("SGD", "epsilon"),
         ("Nadam", "decay"),
         ("Adam", "name"),
-        ("Adagrad", "initial_accumulator_value"),
+        ("Adagrad", "centered"),
     ],
 )
 def test_unknown_keywords_are_named(name, keyword):

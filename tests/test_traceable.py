@@ -60,6 +60,11 @@ def _sqrt(x):
     return Traced(math.sqrt(x.value)) if isinstance(x, Traced) else math.sqrt(x)
 
 
+def _minimum(a, b):
+    low = min(_plain(a), _plain(b))
+    return Traced(low) if isinstance(a, Traced) or isinstance(b, Traced) else low
+
+
 def _plain(value):
     return value.value if isinstance(value, Traced) else value
 
@@ -78,9 +83,10 @@ def test_coefficients_trace(name, config):
         k: (getattr(opt, k) if isinstance(getattr(opt, k), bool) else v)
         for k, v in hyper.items()
     }
-    traced_self = types.SimpleNamespace(**hyper)
-    coefficients = rebind(cls.coefficients, sqrt=_sqrt)
-    next_scalars = rebind(cls.next_scalars, sqrt=_sqrt)
+    traced_self = types.SimpleNamespace(**hyper, **opt.fixed_hyperparameters())
+    coefficients_fn, next_scalars_fn = opt.step_functions()
+    coefficients = rebind(coefficients_fn, sqrt=_sqrt, minimum=_minimum)
+    next_scalars = rebind(next_scalars_fn, sqrt=_sqrt, minimum=_minimum)
     traced_scalars = {k: Traced(v) for k, v in scalars.items()}
     got = coefficients(traced_self, Traced(t), Traced(lr), traced_scalars)
     got_next = next_scalars(traced_self, Traced(t), traced_scalars)

@@ -14,10 +14,15 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from ..kernels.clip import clip_element
+from ..kernels.clip import clip_element, tensor_norm_factor
 from ..kernels.elementwise import rebind
 
-__all__ = ["jax_function", "jax_clip_element", "additive_form"]
+__all__ = [
+    "jax_function",
+    "jax_clip_element",
+    "jax_tensor_norm_factor",
+    "additive_form",
+]
 
 _FUNCTIONS = {"sqrt": jnp.sqrt, "maximum": jnp.maximum, "minimum": jnp.minimum}
 
@@ -30,6 +35,7 @@ def jax_function(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 jax_clip_element = rebind(clip_element, maximum=jnp.maximum, minimum=jnp.minimum)
+jax_tensor_norm_factor = rebind(tensor_norm_factor, maximum=jnp.maximum)
 
 
 @functools.cache

@@ -36,7 +36,12 @@ from ..optimizers import Optimizer
 from ..optimizers._base import keras_decayed_lr
 from ..optimizers._registry import registered_classes
 from ._checks import check_grads, check_slot_shapes, check_state, float_leaves
-from ._ops import additive_form, jax_clip_element, jax_function
+from ._ops import (
+    additive_form,
+    jax_clip_element,
+    jax_function,
+    jax_tensor_norm_factor,
+)
 from ._state import KerasState
 
 __all__ = [
@@ -84,25 +89,29 @@ def transformation(opt: Optimizer) -> optax.GradientTransformation:
     tag = state_tag(opt)
     raw_rule = opt.rule
     rule = jax_function(raw_rule)
-    coefficients = jax_function(cls.coefficients)
-    next_scalars = jax_function(cls.next_scalars)
+    coefficients_fn, next_scalars_fn = opt.step_functions()
+    coefficients = jax_function(coefficients_fn)
+    next_scalars = jax_function(next_scalars_fn)
     slot_names = tuple(opt.slot_names())
-    scalar_state = dict(cls.scalar_state)
+    slot_starts = opt.slot_starts()
+    scalar_state = dict(opt.scalar_state)
     hyper_defaults = float_hyperparams(opt)
     flags = {
         key: getattr(opt, key) for key in opt.config_keys if key not in hyper_defaults
     }
+    flags.update(opt.fixed_hyperparameters())
     initial_decay = float(opt.initial_decay)
     clipping = opt.clipping
+    preclipping = opt.preclipping
 
     def init(params: Any) -> KerasState:
         leaves, treedef = float_leaves("params", params)
         dtype = _default_float()
         slots = {
             name: jax.tree_util.tree_unflatten(
-                treedef, [jnp.zeros_like(p) for p in leaves]
+                treedef, [jnp.full_like(p, start) for p in leaves]
             )
-            for name in slot_names
+            for name, start in zip(slot_names, slot_starts)
         }
         return KerasState(
             count=jnp.zeros([], jnp.int32),
@@ -163,17 +172,28 @@ def transformation(opt: Optimizer) -> optax.GradientTransformation:
         )
         return unflatten(treedef, new_updates), new_state
 
+    def _norm(g: Any, dtype: Any) -> Any:
+        acc = jnp.promote_types(jnp.result_type(g), dtype)
+        return jnp.sum(jnp.square(g.astype(acc)))
+
     def _clip(grads: list[Any], dtype: Any) -> list[Any]:
+        if preclipping is not None:
+            grads = preclipping.apply(
+                grads,
+                lambda g: jnp.sqrt(_norm(g, dtype)).astype(jnp.result_type(g)),
+                lambda g, v: jax_clip_element(
+                    g, jnp.asarray(1.0, jnp.result_type(g)), v
+                ),
+                jax_tensor_norm_factor,
+            )
         if not clipping.clips:
             return grads
         scale: Any = 1.0
         if clipping.norm > 0:
             total: Any = 0.0
             for g in grads:
-                acc = jnp.promote_types(jnp.result_type(g), dtype)
-                total = total + jnp.sum(jnp.square(g.astype(acc)))
-            norm = jnp.sqrt(total)
-            scale = jnp.where(norm >= clipping.norm, clipping.norm / norm, 1.0)
+                total = total + _norm(g, dtype)
+            scale = clipping.traced_scale(jnp.sqrt(total), jnp.where)
         value = clipping.value
         return [
             jax_clip_element(
@@ -196,7 +216,14 @@ def check_keywords(cls: type, kwargs: Mapping[str, Any]) -> None:
         for name, p in inspect.signature(cls.__init__).parameters.items()
         if name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD
     ]
-    accepted = [*own, "learning_rate", "clipnorm", "clipvalue"]
+    accepted = [
+        *own,
+        "learning_rate",
+        "clipnorm",
+        "clipvalue",
+        "global_clipnorm",
+        "flavour",
+    ]
     unknown = [k for k in kwargs if k not in accepted]
     if unknown:
         raise TypeError(

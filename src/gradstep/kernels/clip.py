@@ -24,6 +24,7 @@ from .elementwise import maximum, minimum
 __all__ = [
     "Clipping",
     "NO_CLIPPING",
+    "PerTensorClipping",
     "clip_element",
     "clip_norm",
     "global_norm",
@@ -39,13 +40,22 @@ class Clipping(NamedTuple):
 
     norm: float = 0.0
     value: float = math.inf
+    norm_epsilon: float = 0.0
 
     @classmethod
-    def of(cls, clipnorm: float | None, clipvalue: float | None) -> Clipping:
-        """From the settings ``clipnorm``/``clipvalue`` (None or 0: off)."""
+    def of(
+        cls,
+        clipnorm: float | None,
+        clipvalue: float | None,
+        norm_epsilon: float = 0.0,
+    ) -> Clipping:
+        """From the settings ``clipnorm``/``clipvalue`` (None or 0: off).
+        ``norm_epsilon``: the factor is min(1, c / (n + norm_epsilon)) instead, as torch's
+        ``clip_grad_norm_`` computes it (1e-6)."""
         return cls(
             float(clipnorm) if clipnorm else 0.0,
             float(clipvalue) if clipvalue else math.inf,
+            float(norm_epsilon),
         )
 
     @property
@@ -60,7 +70,18 @@ class Clipping(NamedTuple):
         returning each gradient's sum of squares (called only when clipnorm is on)."""
         if self.norm <= 0:
             return 1.0
-        return norm_scale(math.sqrt(total(squares())), self.norm)
+        norm = math.sqrt(total(squares()))
+        if self.norm_epsilon:
+            factor = self.norm / (norm + self.norm_epsilon)
+            return factor if factor < 1.0 else 1.0
+        return norm_scale(norm, self.norm)
+
+    def traced_scale(self, norm: Any, where: Callable[..., Any]) -> Any:
+        """``scale`` for a traced ``norm`` (JAX), with ``where(cond, a, b)`` choosing."""
+        if self.norm_epsilon:
+            factor = self.norm / (norm + self.norm_epsilon)
+            return where(factor < 1.0, factor, 1.0)
+        return where(norm >= self.norm, self.norm / norm, 1.0)
 
     def apply(self, grads: Sequence[Any], scale: float) -> list[Any]:
         """``grads`` clipped element by element with the step's ``scale`` (new arrays;
@@ -75,6 +96,45 @@ class Clipping(NamedTuple):
 
 
 NO_CLIPPING = Clipping()
+
+
+class PerTensorClipping(NamedTuple):
+    """Clipping each gradient on its own, before the step (tf.keras legacy, Keras 3):
+    first every element to [-value, value] (``inf``: off), then the tensor's L2 norm n
+    to at most ``norm`` (0.0: off), as ``tf.clip_by_norm`` does: g * c / max(n, c)."""
+
+    value: float = math.inf
+    norm: float = 0.0
+
+    @classmethod
+    def of(cls, clipvalue: float, clipnorm: float) -> PerTensorClipping:
+        return cls(float(clipvalue) if clipvalue else math.inf, float(clipnorm))
+
+    def apply(
+        self,
+        grads: Sequence[Any],
+        norm_of: Callable[[Any], Any],
+        clip_values: Callable[[Any, Any], Any] | None = None,
+        factor: Callable[[Any, Any], Any] | None = None,
+    ) -> list[Any]:
+        """``grads`` clipped (new arrays). ``norm_of(g)``: g's L2 norm; ``clip_values(g,
+        v)`` and ``factor(n, c)``: ``clip_element(g, 1.0, v)`` and ``tensor_norm_factor``
+        for the caller's array type (default: NumPy's)."""
+        clip_values = clip_values or (lambda g, v: clip_element(g, 1.0, v))
+        factor = factor or tensor_norm_factor
+        clipped = []
+        for g in grads:
+            if not math.isinf(self.value):
+                g = clip_values(g, self.value)
+            if self.norm > 0:
+                g = g * factor(norm_of(g), self.norm)
+            clipped.append(g)
+        return clipped
+
+
+def tensor_norm_factor(norm: Any, clipnorm: Any) -> Any:
+    """What a tensor of L2 norm ``norm`` is multiplied by under a per-tensor clipnorm."""
+    return clipnorm / maximum(norm, clipnorm)
 
 
 def global_norm(grads: Sequence[np.ndarray]) -> float:

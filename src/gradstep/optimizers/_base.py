@@ -17,15 +17,23 @@ import numpy as np
 
 from .. import backend
 from ..kernels import Engine, select_engine
-from ..kernels.clip import Clipping
+from ..kernels.clip import Clipping, PerTensorClipping, global_norm
 from ._checks import Binding
 from ._constraints import ConstrainedStep, check_constraints
-from ._hyper import Clip, Hyperparameter, check_number
+from ._flavours import DEFAULT_FLAVOUR, FRAMEWORKS, REQUIRED, Variant, check_flavour
+from ._hyper import Clip, Flag, Hyperparameter, check_number
 from ._weights import WeightLayout
 
 __all__ = ["Optimizer", "default", "keras_decayed_lr"]
 
-_OPTIONAL_KEYWORDS = ("learning_rate", "clipnorm", "clipvalue", "engine")
+_OPTIONAL_KEYWORDS = (
+    "learning_rate",
+    "clipnorm",
+    "clipvalue",
+    "global_clipnorm",
+    "flavour",
+    "engine",
+)
 
 
 class default(float):  # noqa: N801 - reads as a marker in signatures: lr=default(0.01)
@@ -41,6 +49,10 @@ def keras_decayed_lr(
     if initial_decay > 0:
         return lr * (1.0 / (1.0 + decay * iterations))
     return lr
+
+
+def _unchanged(opt: Any, t: Any, scalars: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(scalars)
 
 
 class _Unset:
@@ -79,17 +91,25 @@ class Optimizer:
     ("reference", "fused" or None for the fastest available; never changes results).
 
     Non-finite gradients are not checked: as in Keras they propagate into the parameters.
+
+    ``flavour`` (see ``_flavours``): whose numerics to reproduce, "keras22" (default),
+    "tf_keras", "keras3", "torch" or "optax". The built-in optimizers define each
+    flavour's rule, coefficients, slots and defaults in their ``flavours`` table, and
+    the methods above read the optimizer's own entry; a subclass without a table
+    defines them itself and has the "keras22" flavour only.
     """
 
     config_keys: ClassVar[tuple[str, ...]] = ("lr",)
-    scalar_state: ClassVar[Mapping[str, float]] = {}
     keras224_omits: ClassVar[tuple[str, ...]] = ()
     has_decay: ClassVar[bool] = True
+    flavours: ClassVar[Mapping[str, Variant]] = {}
+    knobs_off: ClassVar[Mapping[str, Any]] = {}
 
     lr = Hyperparameter()
     decay = Hyperparameter()
     clipnorm = Clip()
     clipvalue = Clip()
+    global_clipnorm = Clip()
 
     def __init__(self, lr: float, decay: float = _UNSET, **kwargs: Any) -> None:
         unknown = [key for key in kwargs if key not in _OPTIONAL_KEYWORDS]
@@ -111,33 +131,96 @@ class Optimizer:
                     f"and learning_rate={alias!r}: pass one of them"
                 )
             lr = alias
-        self.lr = lr
+        self.flavour = self._check_flavour_of_class(kwargs.get("flavour"))
+        self.lr = self.flavour_default("lr", lr)
         self.decay = 0.0 if decay is _UNSET else decay
         self.initial_decay = self.decay
         self.clipnorm = kwargs.get("clipnorm")
         self.clipvalue = kwargs.get("clipvalue")
+        self.global_clipnorm = self._check_global_clipnorm(
+            kwargs.get("global_clipnorm")
+        )
+        framework = FRAMEWORKS[self.flavour]
+        if framework.check_clips is not None:
+            framework.check_clips(self.clipnorm, self.clipvalue, self.global_clipnorm)
         self._engine: Engine = select_engine(kwargs.get("engine"))
         self.iterations = 0
         self._scalars: dict[str, float] = dict(self.scalar_state)
         self._binding = Binding()
         self._slots: list[tuple[np.ndarray, ...]] = []
 
-    # ---- what an algorithm defines -------------------------------------------------
-    rule: Callable[..., tuple[Any, ...]]
+    # ---- what an algorithm defines (the built-in ones: in their flavours table) -----
+    @property
+    def variant(self) -> Variant | None:
+        """This optimizer's entry of its class's ``flavours`` table (None: no table)."""
+        return type(self).flavours.get(self.flavour)
+
+    def _defined(self) -> Variant:
+        variant = self.variant
+        if variant is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} defines neither a flavours table nor rule, "
+                "slot_names() and coefficients()"
+            )
+        return variant
+
+    @property
+    def rule(self) -> Callable[..., tuple[Any, ...]]:
+        """The per-element rule of this optimizer's flavour and flags."""
+        return self._defined().rule_for(self)
+
+    @property
+    def scalar_state(self) -> Mapping[str, float]:
+        """Host-side scalars kept across steps, with their start values."""
+        variant = self.variant
+        return {} if variant is None else variant.scalar_state
 
     def slot_names(self) -> tuple[str, ...]:
         """Names of the per-parameter arrays, in the order the rule takes them."""
-        raise NotImplementedError(f"{type(self).__name__} does not define slot_names()")
+        return self._defined().slots_for(self)
+
+    def slot_starts(self) -> tuple[float, ...]:
+        """The value each slot starts at (0.0 but for e.g. Adagrad's accumulator)."""
+        variant = self.variant
+        starts = {} if variant is None else variant.slot_start
+        return tuple(
+            float(getattr(self, starts[n], 0.0)) if n in starts else 0.0
+            for n in self.slot_names()
+        )
 
     def coefficients(self, t: Any, lr: Any, scalars: Mapping[str, Any]) -> NamedTuple:
         """The coefficients of step ``t`` handed to the rule."""
-        raise NotImplementedError(
-            f"{type(self).__name__} does not define coefficients()"
-        )
+        return self._defined().coefficients(self, t, lr, scalars)
 
     def next_scalars(self, t: Any, scalars: Mapping[str, Any]) -> dict[str, Any]:
         """The host-side scalars after step ``t`` (default: unchanged)."""
-        return dict(scalars)
+        variant = self.variant
+        if variant is None or variant.next_scalars is None:
+            return dict(scalars)
+        return variant.next_scalars(self, t, scalars)
+
+    def fixed_hyperparameters(self) -> dict[str, Any]:
+        """The hyperparameters a flavour has not (outside ``config_keys``), at the
+        values its step functions read (RMSprop's momentum 0 for keras22)."""
+        names = [
+            name
+            for klass in type(self).__mro__
+            for name, attribute in vars(klass).items()
+            if isinstance(attribute, (Hyperparameter, Flag))
+        ]
+        return {
+            name: getattr(self, name)
+            for name in dict.fromkeys(names)
+            if name not in self.config_keys and hasattr(self, "_hyper_" + name)
+        }
+
+    def step_functions(self) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        """``coefficients`` and ``next_scalars`` as plain functions of (opt, ...), for
+        front ends that trace them with stand-in optimizers (JAX)."""
+        variant = self.variant
+        if variant is None:
+            return type(self).coefficients, type(self).next_scalars
+        return variant.coefficients, variant.next_scalars or _unchanged
 
     def check_scalars(self, scalars: Mapping[str, Any]) -> dict[str, float]:
         """``scalars`` (restored host scalars: ``set_weights``, a torch state dict) as
@@ -153,15 +236,96 @@ class Optimizer:
     def legacy_slot_names(self) -> tuple[str, ...]:
         """Slots that appear in weight lists as one (1,)-shaped dummy per parameter but are
         never used (Adam's ``vhat`` without AMSGrad, kept for Keras's layout)."""
-        return ()
+        variant = self.variant
+        if variant is None or variant.legacy_slots is None:
+            return ()
+        return variant.legacy_slots(self)
 
     # ---- helpers for algorithms ----------------------------------------------------
-    @staticmethod
-    def resolve_epsilon(epsilon: float | None) -> float:
-        """``None`` means ``backend.epsilon()`` now; otherwise a finite number >= 0."""
-        if epsilon is None:
+    def resolve_epsilon(self, epsilon: float | None) -> float:
+        """``None`` means the flavour's default (Keras 2.2: ``backend.epsilon()`` now;
+        tf.keras also for 0); otherwise a finite number >= 0."""
+        framework = FRAMEWORKS[self.flavour]
+        if epsilon is None or (framework.zero_epsilon_is_default and epsilon == 0):
+            variant = self.variant
+            if variant is not None and "epsilon" in variant.defaults:
+                return variant.defaults["epsilon"]
             return backend.epsilon()
         return check_number("epsilon", epsilon)
+
+    def flavour_default(self, name: str, value: Any) -> Any:
+        """``value``, or the flavour's default of ``name`` when ``value`` is a
+        ``default(...)`` marker (not given); ``TypeError`` when the framework has no
+        default and it was not given."""
+        variant = self.variant
+        if not isinstance(value, default) or variant is None:
+            return value
+        chosen = variant.defaults.get(name, value)
+        if chosen is REQUIRED:
+            raise TypeError(
+                f"{type(self).__name__}(flavour={self.flavour!r}) needs {name}: "
+                f"{FRAMEWORKS[self.flavour].library} has no default for it"
+            )
+        return float(chosen) if isinstance(chosen, default) else chosen
+
+    def knob(self, name: str, value: Any) -> Any:
+        """A hyperparameter only some flavours have (RMSprop's ``centered``): ``value``
+        (None: the flavour's default) where this flavour has it; where it has not, only
+        the value that means "off" is accepted, else ``ValueError`` naming the flavours
+        that have it."""
+        variant = self.variant
+        if variant is not None and name in variant.knobs:
+            return variant.knobs[name] if value is None else value
+        off = type(self).knobs_off[name]
+        if value is None or (not isinstance(value, str) and value == off):
+            return off
+        having = [f for f, v in type(self).flavours.items() if name in v.knobs]
+        raise ValueError(
+            f"{type(self).__name__}(flavour={self.flavour!r}) has no {name} "
+            f"({FRAMEWORKS[self.flavour].library} has none); flavours with it: "
+            f"{', '.join(having)}"
+        )
+
+    def finish_flavour(self) -> None:
+        """The end of a built-in optimizer's ``__init__``: the flavour's own checks, and
+        its extra hyperparameters added to ``config_keys``."""
+        variant = self.variant
+        if variant is None:
+            return
+        if variant.check is not None:
+            variant.check(self)
+        extra = tuple(k for k in variant.knobs if k not in type(self).config_keys)
+        if extra or variant.omit:
+            own = tuple(k for k in type(self).config_keys if k not in variant.omit)
+            self.config_keys = own + extra
+
+    def _check_flavour_of_class(self, flavour: Any) -> str:
+        if flavour is None:
+            return DEFAULT_FLAVOUR
+        flavour = check_flavour(flavour)
+        if flavour != DEFAULT_FLAVOUR and flavour not in type(self).flavours:
+            defined = [DEFAULT_FLAVOUR, *type(self).flavours]
+            raise ValueError(
+                f"{type(self).__name__} has no flavour {flavour!r}: it defines "
+                f"{', '.join(dict.fromkeys(defined))}"
+            )
+        return flavour
+
+    def _check_global_clipnorm(self, value: Any) -> Any:
+        if value is not None and value != 0:
+            framework = FRAMEWORKS[self.flavour]
+            if "global_clipnorm" not in framework.clip_keys:
+                having = [
+                    f
+                    for f, fw in FRAMEWORKS.items()
+                    if "global_clipnorm" in fw.clip_keys
+                ]
+                raise ValueError(
+                    f"flavour={self.flavour!r} has no global_clipnorm (its clipnorm "
+                    f"already clips by the global norm); flavours with it: "
+                    f"{', '.join(having)}"
+                )
+        return value
 
     # ---- the step ------------------------------------------------------------------
     @property
@@ -171,8 +335,18 @@ class Optimizer:
 
     @property
     def clipping(self) -> Clipping:
-        """``clipnorm`` and ``clipvalue`` as the engines use them."""
-        return Clipping.of(self.clipnorm, self.clipvalue)
+        """``clipnorm`` and ``clipvalue`` as the engines use them (after ``preclipping``)."""
+        return self._clippings()[1]
+
+    @property
+    def preclipping(self) -> PerTensorClipping | None:
+        """The clipping of each tensor on its own before the step (tf.keras, Keras 3)."""
+        return self._clippings()[0]
+
+    def _clippings(self) -> tuple[PerTensorClipping | None, Clipping]:
+        return FRAMEWORKS[self.flavour].clipping(
+            self.clipnorm, self.clipvalue, self.global_clipnorm
+        )
 
     @property
     def built(self) -> bool:
@@ -205,7 +379,7 @@ class Optimizer:
         checked = self._binding.build(params)
         if checked is not None:
             arrays = self._binding.bind(checked)
-            self._slots = self._engine.allocate_slots(arrays, len(self.slot_names()))
+            self._slots = self._allocate_slots(arrays)
 
     def rebind(self) -> None:
         """Forget the parameters this optimizer is bound to and their slots: the next
@@ -238,25 +412,46 @@ class Optimizer:
         if self.built:
             slots = self._slots
         else:
-            slots = self._engine.allocate_slots(params, len(self.slot_names()))
+            slots = self._allocate_slots(params)
         t = self.iterations + 1
         coefficients, scalars = self.step_coefficients(t, self._scalars)
         guard = ConstrainedStep(constrained, params, slots if self.built else ())
-        self._engine.step(self.rule, coefficients, params, grads, slots, self.clipping)
+        preclipping, clipping = self._clippings()
+        stepped = grads
+        if preclipping is not None:
+            grads = preclipping.apply(grads, lambda g: global_norm([g]))
+        self._engine.step(self.rule, coefficients, params, grads, slots, clipping)
         guard.apply()
-        self._binding.stepped(grads)
+        self._binding.stepped(stepped)
         self._slots = slots
         self.iterations = t
         self._scalars = scalars
 
+    def _allocate_slots(
+        self, params: Sequence[np.ndarray]
+    ) -> list[tuple[np.ndarray, ...]]:
+        starts = self.slot_starts()
+        slots = self._engine.allocate_slots(params, len(starts))
+        for k, start in enumerate(starts):
+            if start != 0.0:
+                for arrays in slots:
+                    arrays[k][...] = start
+        return slots
+
     # ---- configs -------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
-        """Hyperparameters with Keras 2.2 names; ``clipnorm``/``clipvalue`` only when set."""
+        """Hyperparameters with Keras 2.2 names; ``clipnorm``/``clipvalue`` (and
+        ``global_clipnorm``) only when set, ``flavour`` only when not "keras22" (so a
+        Keras 2.2 config stays one Keras 2.2 reads)."""
         config: dict[str, Any] = {}
+        if self.flavour != DEFAULT_FLAVOUR:
+            config["flavour"] = self.flavour
         if self.clipnorm is not None:
             config["clipnorm"] = self.clipnorm
         if self.clipvalue is not None:
             config["clipvalue"] = self.clipvalue
+        if self.global_clipnorm is not None:
+            config["global_clipnorm"] = self.global_clipnorm
         for key in self.config_keys:
             config[key] = getattr(self, key)
         return config

@@ -117,11 +117,19 @@ class _Descriptor:
 
 
 class Hyperparameter(_Descriptor):
-    """A float hyperparameter stored on the optimizer and validated on every assignment."""
+    """A float hyperparameter stored on the optimizer and validated on every assignment.
+    ``zero_fixed_when_built``: whether it is 0 decides a slot (RMSprop's momentum), so
+    it cannot cross 0 once the optimizer holds its slots."""
 
-    def __init__(self, low: float = 0.0, high: float | None = None) -> None:
+    def __init__(
+        self,
+        low: float = 0.0,
+        high: float | None = None,
+        zero_fixed_when_built: bool = False,
+    ) -> None:
         self.low = low
         self.high = high
+        self.zero_fixed_when_built = zero_fixed_when_built
 
     def __get__(self, obj: Any, objtype: type | None = None) -> Any:
         if obj is None:
@@ -131,7 +139,15 @@ class Hyperparameter(_Descriptor):
         return value
 
     def check(self, obj: Any, value: Any) -> float:
-        return check_number(self.name, value, low=self.low, high=self.high)
+        number = check_number(self.name, value, low=self.low, high=self.high)
+        if self.zero_fixed_when_built and getattr(obj, "built", False):
+            before = getattr(obj, self.attribute)
+            if (number > 0) != (before > 0):
+                raise ValueError(
+                    f"{self.name} cannot change between 0 and > 0 once the optimizer "
+                    "is built: a slot depends on it; make a new optimizer"
+                )
+        return number
 
 
 class Flag(_Descriptor):

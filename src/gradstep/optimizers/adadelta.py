@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from ..kernels.elementwise import sqrt
 from ._base import Optimizer, default
+from ._flavours import REQUIRED, Variant
 from ._hyper import Hyperparameter
 from ._registry import register
 
@@ -25,6 +25,29 @@ def adadelta_rule(p, g, a, d, c):
     delta = g * sqrt(d + c.epsilon) / sqrt(a + c.epsilon)
     d = c.rho * d + c.one_minus_rho * (delta * delta)
     return p - c.lr * delta, a, d
+
+
+def adadelta_coefficients(opt, t, lr, scalars):
+    return AdadeltaCoefficients(lr, opt.rho, 1.0 - opt.rho, opt.epsilon)
+
+
+def _adadelta(**defaults):
+    return Variant(
+        adadelta_rule,
+        adadelta_coefficients,
+        ("accumulator", "delta_accumulator"),
+        defaults=defaults,
+    )
+
+
+# The same equations in all five frameworks; only the defaults differ.
+FLAVOURS = {
+    "keras22": _adadelta(),
+    "tf_keras": _adadelta(lr=0.001, rho=0.95, epsilon=1e-7),
+    "keras3": _adadelta(lr=0.001, rho=0.95, epsilon=1e-7),
+    "torch": _adadelta(lr=1.0, rho=0.9, epsilon=1e-6),
+    "optax": _adadelta(lr=REQUIRED, rho=0.9, epsilon=1e-6),
+}
 
 
 @register("adadelta")
@@ -67,27 +90,19 @@ class Adadelta(Optimizer):
 
     config_keys = ("lr", "rho", "decay", "epsilon")
     keras224_omits = ("iterations",)
+    flavours = FLAVOURS
     rho = Hyperparameter(high=1.0)
     epsilon = Hyperparameter()
 
     def __init__(
         self,
         lr: float = default(1.0),
-        rho: float = 0.95,
+        rho: float = default(0.95),
         epsilon: float | None = None,
         decay: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(lr=lr, decay=decay, **kwargs)
-        self.rho = rho
+        self.rho = self.flavour_default("rho", rho)
         self.epsilon = self.resolve_epsilon(epsilon)
-
-    rule = staticmethod(adadelta_rule)
-
-    def slot_names(self) -> tuple[str, ...]:
-        return ("accumulator", "delta_accumulator")
-
-    def coefficients(
-        self, t: int, lr: float, scalars: Mapping[str, float]
-    ) -> AdadeltaCoefficients:
-        return AdadeltaCoefficients(lr, self.rho, 1.0 - self.rho, self.epsilon)
+        self.finish_flavour()

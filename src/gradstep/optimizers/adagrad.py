@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from ..kernels.elementwise import sqrt
 from ._base import Optimizer, default
+from ._flavours import REQUIRED, Variant
 from ._hyper import Hyperparameter
 from ._registry import register
 
@@ -21,6 +21,35 @@ class AdagradCoefficients(NamedTuple):
 def adagrad_rule(p, g, a, c):
     a = a + g * g
     return p - c.lr * g / (sqrt(a) + c.epsilon), a
+
+
+def inside_rule(p, g, a, c):
+    a = a + g * g
+    return p - c.lr * g / sqrt(a + c.epsilon), a
+
+
+def adagrad_coefficients(opt, t, lr, scalars):
+    return AdagradCoefficients(lr, opt.epsilon)
+
+
+def _accumulator(rule, defaults, start):
+    return Variant(
+        rule,
+        adagrad_coefficients,
+        ("accumulator",),
+        defaults=defaults,
+        knobs={"initial_accumulator_value": start},
+        slot_start={"accumulator": "initial_accumulator_value"},
+    )
+
+
+FLAVOURS = {
+    "keras22": Variant(adagrad_rule, adagrad_coefficients, ("accumulator",)),
+    "tf_keras": _accumulator(adagrad_rule, {"lr": 0.001, "epsilon": 1e-7}, 0.1),
+    "keras3": _accumulator(inside_rule, {"lr": 0.001, "epsilon": 1e-7}, 0.1),
+    "torch": _accumulator(adagrad_rule, {"lr": 0.01, "epsilon": 1e-10}, 0.0),
+    "optax": _accumulator(inside_rule, {"lr": REQUIRED, "epsilon": 1e-7}, 0.1),
+}
 
 
 @register("adagrad")
@@ -59,24 +88,22 @@ class Adagrad(Optimizer):
 
     config_keys = ("lr", "decay", "epsilon")
     keras224_omits = ("iterations",)
+    flavours = FLAVOURS
+    knobs_off = {"initial_accumulator_value": 0.0}
     epsilon = Hyperparameter()
+    initial_accumulator_value = Hyperparameter()
 
     def __init__(
         self,
         lr: float = default(0.01),
         epsilon: float | None = None,
         decay: float = 0.0,
+        initial_accumulator_value: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(lr=lr, decay=decay, **kwargs)
         self.epsilon = self.resolve_epsilon(epsilon)
-
-    rule = staticmethod(adagrad_rule)
-
-    def slot_names(self) -> tuple[str, ...]:
-        return ("accumulator",)
-
-    def coefficients(
-        self, t: int, lr: float, scalars: Mapping[str, float]
-    ) -> AdagradCoefficients:
-        return AdagradCoefficients(lr, self.epsilon)
+        self.initial_accumulator_value = self.knob(
+            "initial_accumulator_value", initial_accumulator_value
+        )
+        self.finish_flavour()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from ..kernels.elementwise import maximum, sqrt
 from ._base import Optimizer, default
+from ._flavours import REQUIRED, Variant
 from ._hyper import Flag, Hyperparameter
 from ._registry import register
 
@@ -22,6 +23,17 @@ class AdamCoefficients(NamedTuple):
     epsilon: float
 
 
+class BiasCorrectedCoefficients(NamedTuple):
+    lr_t: float
+    beta_1: float
+    one_minus_beta_1: float
+    beta_2: float
+    one_minus_beta_2: float
+    sqrt_one_minus_beta_2_t: float
+    one_minus_beta_2_t: float
+    epsilon: float
+
+
 def adam_rule(p, g, m, v, c):
     m = c.beta_1 * m + c.one_minus_beta_1 * g
     v = c.beta_2 * v + c.one_minus_beta_2 * (g * g)
@@ -33,6 +45,94 @@ def amsgrad_rule(p, g, m, v, vhat, c):
     v = c.beta_2 * v + c.one_minus_beta_2 * (g * g)
     vhat = maximum(vhat, v)
     return p - c.lr_t * m / (sqrt(vhat) + c.epsilon), m, v, vhat
+
+
+def corrected_rule(p, g, m, v, c):
+    m = c.beta_1 * m + c.one_minus_beta_1 * g
+    v = c.beta_2 * v + c.one_minus_beta_2 * (g * g)
+    return p - c.lr_t * m / (sqrt(v) / c.sqrt_one_minus_beta_2_t + c.epsilon), m, v
+
+
+def corrected_amsgrad_rule(p, g, m, v, vhat, c):
+    """torch: the maximum of the raw v, bias-corrected afterwards."""
+    m = c.beta_1 * m + c.one_minus_beta_1 * g
+    v = c.beta_2 * v + c.one_minus_beta_2 * (g * g)
+    vhat = maximum(vhat, v)
+    denominator = sqrt(vhat) / c.sqrt_one_minus_beta_2_t + c.epsilon
+    return p - c.lr_t * m / denominator, m, v, vhat
+
+
+def corrected_max_amsgrad_rule(p, g, m, v, vhat, c):
+    """optax: the maximum of the bias-corrected v."""
+    m = c.beta_1 * m + c.one_minus_beta_1 * g
+    v = c.beta_2 * v + c.one_minus_beta_2 * (g * g)
+    vhat = maximum(vhat, v / c.one_minus_beta_2_t)
+    return p - c.lr_t * m / (sqrt(vhat) + c.epsilon), m, v, vhat
+
+
+def adam_coefficients(opt, t, lr, scalars):
+    lr_t = lr * (sqrt(1.0 - opt.beta_2**t) / (1.0 - opt.beta_1**t))
+    return AdamCoefficients(
+        lr_t,
+        opt.beta_1,
+        1.0 - opt.beta_1,
+        opt.beta_2,
+        1.0 - opt.beta_2,
+        opt.epsilon,
+    )
+
+
+def corrected_coefficients(opt, t, lr, scalars):
+    one_minus_beta_2_t = 1.0 - opt.beta_2**t
+    return BiasCorrectedCoefficients(
+        lr / (1.0 - opt.beta_1**t),
+        opt.beta_1,
+        1.0 - opt.beta_1,
+        opt.beta_2,
+        1.0 - opt.beta_2,
+        sqrt(one_minus_beta_2_t),
+        one_minus_beta_2_t,
+        opt.epsilon,
+    )
+
+
+def _slots(opt):
+    return ("m", "v", "vhat") if opt.amsgrad else ("m", "v")
+
+
+def _choose(plain, amsgrad):
+    return lambda opt: amsgrad if opt.amsgrad else plain
+
+
+def _keras(**defaults):
+    return Variant(
+        None,
+        adam_coefficients,
+        _slots,
+        select=_choose(adam_rule, amsgrad_rule),
+        defaults=defaults,
+    )
+
+
+def _corrected(amsgrad, **defaults):
+    return Variant(
+        None,
+        corrected_coefficients,
+        _slots,
+        select=_choose(corrected_rule, amsgrad),
+        defaults=defaults,
+    )
+
+
+FLAVOURS = {
+    "keras22": replace(
+        _keras(), legacy_slots=lambda opt: () if opt.amsgrad else ("vhat",)
+    ),
+    "tf_keras": _keras(lr=0.001, epsilon=1e-7),
+    "keras3": _keras(lr=0.001, epsilon=1e-7),
+    "torch": _corrected(corrected_amsgrad_rule, lr=0.001, epsilon=1e-8),
+    "optax": _corrected(corrected_max_amsgrad_rule, lr=REQUIRED, epsilon=1e-8),
+}
 
 
 @register("adam")
@@ -79,6 +179,7 @@ class Adam(Optimizer):
     beta_2 = Hyperparameter(high=1.0)
     epsilon = Hyperparameter()
     amsgrad = Flag(fixed_when_built=True)
+    flavours = FLAVOURS
 
     def __init__(
         self,
@@ -95,26 +196,4 @@ class Adam(Optimizer):
         self.beta_2 = beta_2
         self.epsilon = self.resolve_epsilon(epsilon)
         self.amsgrad = amsgrad
-
-    @property
-    def rule(self):
-        return amsgrad_rule if self.amsgrad else adam_rule
-
-    def slot_names(self) -> tuple[str, ...]:
-        return ("m", "v", "vhat") if self.amsgrad else ("m", "v")
-
-    def legacy_slot_names(self) -> tuple[str, ...]:
-        return () if self.amsgrad else ("vhat",)
-
-    def coefficients(
-        self, t: int, lr: float, scalars: Mapping[str, float]
-    ) -> AdamCoefficients:
-        lr_t = lr * (sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t))
-        return AdamCoefficients(
-            lr_t,
-            self.beta_1,
-            1.0 - self.beta_1,
-            self.beta_2,
-            1.0 - self.beta_2,
-            self.epsilon,
-        )
+        self.finish_flavour()

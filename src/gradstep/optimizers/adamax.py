@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from ..kernels.elementwise import maximum
 from ._base import Optimizer, default
+from ._flavours import REQUIRED, Variant
 from ._hyper import Hyperparameter
 from ._registry import register
 
@@ -25,6 +25,33 @@ def adamax_rule(p, g, m, u, c):
     m = c.beta_1 * m + c.one_minus_beta_1 * g
     u = maximum(c.beta_2 * u, abs(g))
     return p - c.lr_t * m / (u + c.epsilon), m, u
+
+
+def inside_max_rule(p, g, m, u, c):
+    """torch, optax: epsilon inside the maximum."""
+    m = c.beta_1 * m + c.one_minus_beta_1 * g
+    u = maximum(c.beta_2 * u, abs(g) + c.epsilon)
+    return p - c.lr_t * m / u, m, u
+
+
+def adamax_coefficients(opt, t, lr, scalars):
+    lr_t = lr / (1.0 - opt.beta_1**t)
+    return AdamaxCoefficients(
+        lr_t, opt.beta_1, 1.0 - opt.beta_1, opt.beta_2, opt.epsilon
+    )
+
+
+def _adamax(rule, **defaults):
+    return Variant(rule, adamax_coefficients, ("m", "u"), defaults=defaults)
+
+
+FLAVOURS = {
+    "keras22": _adamax(adamax_rule),
+    "tf_keras": _adamax(adamax_rule, lr=0.001, epsilon=1e-7),
+    "keras3": _adamax(adamax_rule, lr=0.001, epsilon=1e-7),
+    "torch": _adamax(inside_max_rule, lr=0.002, epsilon=1e-8),
+    "optax": _adamax(inside_max_rule, lr=REQUIRED, epsilon=1e-8),
+}
 
 
 @register("adamax")
@@ -65,6 +92,7 @@ class Adamax(Optimizer):
     beta_1 = Hyperparameter(high=1.0)
     beta_2 = Hyperparameter(high=1.0)
     epsilon = Hyperparameter()
+    flavours = FLAVOURS
 
     def __init__(
         self,
@@ -79,16 +107,4 @@ class Adamax(Optimizer):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = self.resolve_epsilon(epsilon)
-
-    rule = staticmethod(adamax_rule)
-
-    def slot_names(self) -> tuple[str, ...]:
-        return ("m", "u")
-
-    def coefficients(
-        self, t: int, lr: float, scalars: Mapping[str, float]
-    ) -> AdamaxCoefficients:
-        lr_t = lr / (1.0 - self.beta_1**t)
-        return AdamaxCoefficients(
-            lr_t, self.beta_1, 1.0 - self.beta_1, self.beta_2, self.epsilon
-        )
+        self.finish_flavour()

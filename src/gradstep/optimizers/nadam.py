@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 from ..kernels.elementwise import sqrt
 from ._base import Optimizer, default
+from ._flavours import FRAMEWORKS, REQUIRED, Variant
 from ._hyper import Hyperparameter
 from ._registry import register
 
@@ -27,9 +28,9 @@ class NadamCoefficients(NamedTuple):
     epsilon: float
 
 
-def nadam_momentum(beta_1, schedule_decay, t):
+def nadam_momentum(beta_1, schedule_decay, t, base=0.96):
     """mu_t, the momentum of step t under Dozat's schedule."""
-    return beta_1 * (1.0 - 0.5 * 0.96 ** (t * schedule_decay))
+    return beta_1 * (1.0 - 0.5 * base ** (t * schedule_decay))
 
 
 def nadam_rule(p, g, m, v, c):
@@ -40,6 +41,116 @@ def nadam_rule(p, g, m, v, c):
     v_prime = v / c.one_minus_beta_2_t
     m_bar = c.one_minus_mu_t * g_prime + c.mu_next * m_prime
     return p - c.lr * m_bar / (sqrt(v_prime) + c.epsilon), m, v
+
+
+class NesterovAdamCoefficients(NamedTuple):
+    lr: float
+    beta_1: float
+    one_minus_beta_1: float
+    beta_2: float
+    one_minus_beta_2: float
+    one_minus_beta_1_t: float
+    one_minus_beta_1_next: float
+    one_minus_beta_2_t: float
+    epsilon: float
+
+
+def nesterov_adam_rule(p, g, m, v, c):
+    """optax.nadam: Adam's bias corrections with a Nesterov look-ahead, no schedule."""
+    m = c.beta_1 * m + c.one_minus_beta_1 * g
+    v = c.beta_2 * v + c.one_minus_beta_2 * (g * g)
+    m_hat = c.beta_1 * (m / c.one_minus_beta_1_next) + c.one_minus_beta_1 * (
+        g / c.one_minus_beta_1_t
+    )
+    return p - c.lr * m_hat / (sqrt(v / c.one_minus_beta_2_t) + c.epsilon), m, v
+
+
+def scheduled_coefficients(base, fixed_decay=None):
+    """The coefficients of Dozat's schedule with ``base`` ** (t * schedule_decay)
+    (``fixed_decay``: a constant in place of the ``schedule_decay`` hyperparameter)."""
+
+    def coefficients(opt, t, lr, scalars):
+        decay = opt.schedule_decay if fixed_decay is None else fixed_decay
+        mu_t = nadam_momentum(opt.beta_1, decay, t, base)
+        mu_next = nadam_momentum(opt.beta_1, decay, t + 1, base)
+        schedule_t = scalars["m_schedule"] * mu_t
+        schedule_next = scalars["m_schedule"] * mu_t * mu_next
+        return NadamCoefficients(
+            lr=lr,
+            beta_1=opt.beta_1,
+            one_minus_beta_1=1.0 - opt.beta_1,
+            beta_2=opt.beta_2,
+            one_minus_beta_2=1.0 - opt.beta_2,
+            one_minus_beta_2_t=1.0 - opt.beta_2**t,
+            one_minus_mu_t=1.0 - mu_t,
+            mu_next=mu_next,
+            one_minus_schedule_t=1.0 - schedule_t,
+            one_minus_schedule_next=1.0 - schedule_next,
+            epsilon=opt.epsilon,
+        )
+
+    return coefficients
+
+
+def scheduled_next(base, fixed_decay=None):
+    def next_scalars(opt, t, scalars):
+        decay = opt.schedule_decay if fixed_decay is None else fixed_decay
+        mu_t = nadam_momentum(opt.beta_1, decay, t, base)
+        return {"m_schedule": scalars["m_schedule"] * mu_t}
+
+    return next_scalars
+
+
+def nesterov_adam_coefficients(opt, t, lr, scalars):
+    return NesterovAdamCoefficients(
+        lr,
+        opt.beta_1,
+        1.0 - opt.beta_1,
+        opt.beta_2,
+        1.0 - opt.beta_2,
+        1.0 - opt.beta_1**t,
+        1.0 - opt.beta_1 ** (t + 1),
+        1.0 - opt.beta_2**t,
+        opt.epsilon,
+    )
+
+
+# tf_keras's legacy Nadam computes 0.96 ** (t * 0.004) with 0.96 as a float32 constant.
+TF_FLOAT32_096 = 0.9599999785423279
+
+
+def _scheduled(base=0.96, omit=(), fixed_decay=None, **defaults):
+    return Variant(
+        nadam_rule,
+        scheduled_coefficients(base, fixed_decay),
+        ("m", "v"),
+        defaults=defaults,
+        next_scalars=scheduled_next(base, fixed_decay),
+        scalar_state={"m_schedule": 1.0},
+        omit=omit,
+    )
+
+
+FLAVOURS = {
+    "keras22": _scheduled(),
+    "tf_keras": _scheduled(TF_FLOAT32_096, lr=0.001, epsilon=1e-7),
+    # Keras 3: 0.96 ** t, i.e. the schedule with schedule_decay 1, not a knob there.
+    "keras3": _scheduled(
+        omit=("schedule_decay",),
+        fixed_decay=1.0,
+        lr=0.001,
+        epsilon=1e-7,
+        schedule_decay=1.0,
+    ),
+    "torch": _scheduled(lr=0.002, epsilon=1e-8),
+    "optax": Variant(
+        nesterov_adam_rule,
+        nesterov_adam_coefficients,
+        ("m", "v"),
+        defaults={"lr": REQUIRED, "epsilon": 1e-8, "schedule_decay": 0.0},
+        omit=("schedule_decay",),
+    ),
+}
 
 
 @register("nadam")
@@ -88,8 +199,8 @@ class Nadam(Optimizer):
     """
 
     config_keys = ("lr", "beta_1", "beta_2", "epsilon", "schedule_decay")
-    scalar_state = {"m_schedule": 1.0}
     keras224_omits = ("m_schedule",)
+    flavours = FLAVOURS
     has_decay = False
     beta_1 = Hyperparameter(high=1.0)
     beta_2 = Hyperparameter(high=1.0)
@@ -102,53 +213,35 @@ class Nadam(Optimizer):
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float | None = None,
-        schedule_decay: float = 0.004,
+        schedule_decay: float = default(0.004),
         **kwargs: Any,
     ) -> None:
         super().__init__(lr=lr, **kwargs)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = self.resolve_epsilon(epsilon)
-        self.schedule_decay = schedule_decay
-
-    rule = staticmethod(nadam_rule)
-
-    def slot_names(self) -> tuple[str, ...]:
-        return ("m", "v")
+        if "schedule_decay" in self.variant.omit and not isinstance(
+            schedule_decay, default
+        ):
+            having = [f for f, v in FLAVOURS.items() if "schedule_decay" not in v.omit]
+            raise ValueError(
+                f"Nadam(flavour={self.flavour!r}) has no schedule_decay "
+                f"({FRAMEWORKS[self.flavour].library} has no such argument); flavours "
+                f"with it: {', '.join(having)}"
+            )
+        self.schedule_decay = self.flavour_default("schedule_decay", schedule_decay)
+        self.finish_flavour()
 
     def momentum(self, t: int) -> float:
         """mu_t, the momentum of step t under the schedule."""
         return nadam_momentum(self.beta_1, self.schedule_decay, t)
 
-    def coefficients(
-        self, t: int, lr: float, scalars: Mapping[str, float]
-    ) -> NadamCoefficients:
-        mu_t = nadam_momentum(self.beta_1, self.schedule_decay, t)
-        mu_next = nadam_momentum(self.beta_1, self.schedule_decay, t + 1)
-        schedule_t = scalars["m_schedule"] * mu_t
-        schedule_next = scalars["m_schedule"] * mu_t * mu_next
-        return NadamCoefficients(
-            lr=lr,
-            beta_1=self.beta_1,
-            one_minus_beta_1=1.0 - self.beta_1,
-            beta_2=self.beta_2,
-            one_minus_beta_2=1.0 - self.beta_2,
-            one_minus_beta_2_t=1.0 - self.beta_2**t,
-            one_minus_mu_t=1.0 - mu_t,
-            mu_next=mu_next,
-            one_minus_schedule_t=1.0 - schedule_t,
-            one_minus_schedule_next=1.0 - schedule_next,
-            epsilon=self.epsilon,
-        )
-
     def check_scalars(self, scalars: Mapping[str, Any]) -> dict[str, float]:
         """``m_schedule`` is a product of momenta in [0, 1): in (0, 1]."""
         checked = super().check_scalars(scalars)
+        if "m_schedule" not in checked:
+            return checked
         value = checked["m_schedule"]
         if not 0.0 < value <= 1.0:
             raise ValueError(f"m_schedule must be in (0, 1], got {value!r}")
         return checked
-
-    def next_scalars(self, t: int, scalars: Mapping[str, float]) -> dict[str, float]:
-        mu_t = nadam_momentum(self.beta_1, self.schedule_decay, t)
-        return {"m_schedule": scalars["m_schedule"] * mu_t}

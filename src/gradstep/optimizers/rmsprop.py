@@ -1,13 +1,14 @@
-"""RMSprop as in Keras 2.2: epsilon outside the square root, no momentum."""
+"""RMSprop as in Keras 2.2 (epsilon outside the square root, no momentum), and as the
+other flavours compute it (epsilon inside in Keras 3 and optax, momentum, centered)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from ..kernels.elementwise import sqrt
 from ._base import Optimizer, default
-from ._hyper import Hyperparameter
+from ._flavours import REQUIRED, Variant
+from ._hyper import Flag, Hyperparameter
 from ._registry import register
 
 __all__ = ["RMSprop"]
@@ -18,11 +19,140 @@ class RMSpropCoefficients(NamedTuple):
     rho: float
     one_minus_rho: float
     epsilon: float
+    momentum: float
 
 
 def rmsprop_rule(p, g, a, c):
     a = c.rho * a + c.one_minus_rho * (g * g)
     return p - c.lr * g / (sqrt(a) + c.epsilon), a
+
+
+def centered_rule(p, g, a, mg, c):
+    a = c.rho * a + c.one_minus_rho * (g * g)
+    mg = c.rho * mg + c.one_minus_rho * g
+    return p - c.lr * g / (sqrt(a - mg * mg) + c.epsilon), a, mg
+
+
+def inside_rule(p, g, a, c):
+    a = c.rho * a + c.one_minus_rho * (g * g)
+    return p - c.lr * g / sqrt(a + c.epsilon), a
+
+
+def inside_centered_rule(p, g, a, mg, c):
+    a = c.rho * a + c.one_minus_rho * (g * g)
+    mg = c.rho * mg + c.one_minus_rho * g
+    return p - c.lr * g / sqrt(a - mg * mg + c.epsilon), a, mg
+
+
+def inside_momentum_rule(p, g, a, b, c):
+    a = c.rho * a + c.one_minus_rho * (g * g)
+    b = c.momentum * b + c.lr * g / sqrt(a + c.epsilon)
+    return p - b, a, b
+
+
+def inside_centered_momentum_rule(p, g, a, mg, b, c):
+    a = c.rho * a + c.one_minus_rho * (g * g)
+    mg = c.rho * mg + c.one_minus_rho * g
+    b = c.momentum * b + c.lr * g / sqrt(a - mg * mg + c.epsilon)
+    return p - b, a, mg, b
+
+
+def torch_momentum_rule(p, g, a, b, c):
+    a = c.rho * a + c.one_minus_rho * (g * g)
+    b = c.momentum * b + g / (sqrt(a) + c.epsilon)
+    return p - c.lr * b, a, b
+
+
+def torch_centered_momentum_rule(p, g, a, mg, b, c):
+    a = c.rho * a + c.one_minus_rho * (g * g)
+    mg = c.rho * mg + c.one_minus_rho * g
+    b = c.momentum * b + g / (sqrt(a - mg * mg) + c.epsilon)
+    return p - c.lr * b, a, mg, b
+
+
+def rmsprop_coefficients(opt, t, lr, scalars):
+    return RMSpropCoefficients(lr, opt.rho, 1.0 - opt.rho, opt.epsilon, opt.momentum)
+
+
+# (epsilon inside the root, centered, momentum > 0) -> rule; momentum rules of the
+# "outside" kind keep lr out of the buffer (torch), the others keep it in (TF, Keras 3).
+_OUTSIDE = {
+    (False, False): rmsprop_rule,
+    (True, False): centered_rule,
+    (False, True): torch_momentum_rule,
+    (True, True): torch_centered_momentum_rule,
+}
+_INSIDE = {
+    (False, False): inside_rule,
+    (True, False): inside_centered_rule,
+    (False, True): inside_momentum_rule,
+    (True, True): inside_centered_momentum_rule,
+}
+
+
+def _uses_momentum(opt) -> bool:
+    return opt.momentum > 0
+
+
+def _outside(opt):
+    return _OUTSIDE[opt.centered, _uses_momentum(opt)]
+
+
+def _inside(opt):
+    return _INSIDE[opt.centered, _uses_momentum(opt)]
+
+
+def _tf_keras(opt):
+    """TF's kernels: the Python path (epsilon outside) without momentum, the
+    ResourceApply(Centered)RMSProp ops (epsilon inside) with it."""
+    return _inside(opt) if _uses_momentum(opt) else _outside(opt)
+
+
+def _slots(opt):
+    return (
+        ("accumulator",)
+        + (("mg",) if opt.centered else ())
+        + (("momentum",) if _uses_momentum(opt) else ())
+    )
+
+
+_KNOBS = {"momentum": 0.0, "centered": False}
+
+FLAVOURS = {
+    "keras22": Variant(rmsprop_rule, rmsprop_coefficients, ("accumulator",)),
+    "tf_keras": Variant(
+        None,
+        rmsprop_coefficients,
+        _slots,
+        select=_tf_keras,
+        defaults={"lr": 0.001, "rho": 0.9, "epsilon": 1e-7},
+        knobs=_KNOBS,
+    ),
+    "keras3": Variant(
+        None,
+        rmsprop_coefficients,
+        _slots,
+        select=_inside,
+        defaults={"lr": 0.001, "rho": 0.9, "epsilon": 1e-7},
+        knobs=_KNOBS,
+    ),
+    "torch": Variant(
+        None,
+        rmsprop_coefficients,
+        _slots,
+        select=_outside,
+        defaults={"lr": 0.01, "rho": 0.99, "epsilon": 1e-8},
+        knobs=_KNOBS,
+    ),
+    "optax": Variant(
+        None,
+        rmsprop_coefficients,
+        _slots,
+        select=_inside,
+        defaults={"lr": REQUIRED, "rho": 0.9, "epsilon": 1e-8},
+        knobs=_KNOBS,
+    ),
+}
 
 
 @register("rmsprop")
@@ -64,27 +194,26 @@ class RMSprop(Optimizer):
 
     config_keys = ("lr", "rho", "decay", "epsilon")
     keras224_omits = ("iterations",)
+    flavours = FLAVOURS
+    knobs_off = _KNOBS
     rho = Hyperparameter(high=1.0)
     epsilon = Hyperparameter()
+    momentum = Hyperparameter(zero_fixed_when_built=True)
+    centered = Flag(fixed_when_built=True)
 
     def __init__(
         self,
         lr: float = default(0.001),
-        rho: float = 0.9,
+        rho: float = default(0.9),
         epsilon: float | None = None,
         decay: float = 0.0,
+        momentum: float | None = None,
+        centered: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(lr=lr, decay=decay, **kwargs)
-        self.rho = rho
+        self.rho = self.flavour_default("rho", rho)
         self.epsilon = self.resolve_epsilon(epsilon)
-
-    rule = staticmethod(rmsprop_rule)
-
-    def slot_names(self) -> tuple[str, ...]:
-        return ("accumulator",)
-
-    def coefficients(
-        self, t: int, lr: float, scalars: Mapping[str, float]
-    ) -> RMSpropCoefficients:
-        return RMSpropCoefficients(lr, self.rho, 1.0 - self.rho, self.epsilon)
+        self.momentum = self.knob("momentum", momentum)
+        self.centered = self.knob("centered", centered)
+        self.finish_flavour()

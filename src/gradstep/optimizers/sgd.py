@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from ..kernels.elementwise import minimum
 from ._base import Optimizer, default
+from ._flavours import REQUIRED, Variant
 from ._hyper import Flag, Hyperparameter
 from ._registry import register
 
@@ -17,6 +18,12 @@ class SGDCoefficients(NamedTuple):
     momentum: float
 
 
+class TorchSGDCoefficients(NamedTuple):
+    lr: float
+    momentum: float
+    one_minus_dampening: float
+
+
 def momentum_rule(p, g, m, c):
     v = c.momentum * m - c.lr * g
     return p + v, v
@@ -25,6 +32,72 @@ def momentum_rule(p, g, m, c):
 def nesterov_rule(p, g, m, c):
     v = c.momentum * m - c.lr * g
     return p + c.momentum * v - c.lr * g, v
+
+
+def buffer_rule(p, g, b, c):
+    b = c.momentum * b + c.one_minus_dampening * g
+    return p - c.lr * b, b
+
+
+def buffer_nesterov_rule(p, g, b, c):
+    b = c.momentum * b + c.one_minus_dampening * g
+    return p - c.lr * (g + c.momentum * b), b
+
+
+def sgd_coefficients(opt, t, lr, scalars):
+    return SGDCoefficients(lr=lr, momentum=opt.momentum)
+
+
+def buffer_coefficients(opt, t, lr, scalars):
+    """torch's buffer starts as the first gradient itself: no dampening at step 1."""
+    first_step_off = minimum(t - 1.0, 1.0)
+    return TorchSGDCoefficients(lr, opt.momentum, 1.0 - opt.dampening * first_step_off)
+
+
+def _keras_rule(opt):
+    return nesterov_rule if opt.nesterov else momentum_rule
+
+
+def _buffer_rule(opt):
+    return buffer_nesterov_rule if opt.nesterov else buffer_rule
+
+
+def _momentum_at_most_one(opt) -> None:
+    if opt.momentum > 1.0:
+        raise ValueError(
+            f"flavour={opt.flavour!r}: momentum must be in [0, 1], got {opt.momentum!r}"
+        )
+
+
+def _torch_checks(opt) -> None:
+    if opt.nesterov and (opt.momentum <= 0 or opt.dampening != 0):
+        raise ValueError(
+            "flavour='torch': Nesterov momentum requires a momentum and zero dampening"
+        )
+
+
+_KERAS = {"rule": None, "coefficients": sgd_coefficients, "slots": ("moment",)}
+FLAVOURS = {
+    "keras22": Variant(**_KERAS, select=_keras_rule),
+    "tf_keras": Variant(**_KERAS, select=_keras_rule, check=_momentum_at_most_one),
+    "keras3": Variant(**_KERAS, select=_keras_rule, check=_momentum_at_most_one),
+    "torch": Variant(
+        None,
+        buffer_coefficients,
+        ("moment",),
+        select=_buffer_rule,
+        defaults={"lr": 0.001},
+        knobs={"dampening": 0.0},
+        check=_torch_checks,
+    ),
+    "optax": Variant(
+        None,
+        buffer_coefficients,
+        ("moment",),
+        select=_buffer_rule,
+        defaults={"lr": REQUIRED},
+    ),
+}
 
 
 @register("sgd")
@@ -66,8 +139,11 @@ class SGD(Optimizer):
     """
 
     config_keys = ("lr", "momentum", "decay", "nesterov")
+    flavours = FLAVOURS
+    knobs_off = {"dampening": 0.0}
     momentum = Hyperparameter()
     nesterov = Flag()
+    dampening = Hyperparameter()
 
     def __init__(
         self,
@@ -75,20 +151,11 @@ class SGD(Optimizer):
         momentum: float = 0.0,
         decay: float = 0.0,
         nesterov: bool = False,
+        dampening: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(lr=lr, decay=decay, **kwargs)
         self.momentum = momentum
         self.nesterov = nesterov
-
-    @property
-    def rule(self):
-        return nesterov_rule if self.nesterov else momentum_rule
-
-    def slot_names(self) -> tuple[str, ...]:
-        return ("moment",)
-
-    def coefficients(
-        self, t: int, lr: float, scalars: Mapping[str, float]
-    ) -> SGDCoefficients:
-        return SGDCoefficients(lr=lr, momentum=self.momentum)
+        self.dampening = self.knob("dampening", dampening)
+        self.finish_flavour()

@@ -19,7 +19,7 @@ import pytest
 from gradstep import optimizers
 from gradstep.kernels.elementwise import rebind
 
-from .cases import all_configs, config_ids, optimizer_class
+from .cases import all_configs, config_ids
 
 CONFIGS = all_configs()
 
@@ -71,7 +71,6 @@ def _plain(value):
 
 @pytest.mark.parametrize("name,config", CONFIGS, ids=config_ids(CONFIGS))
 def test_coefficients_trace(name, config):
-    cls = optimizer_class(name)
     opt = optimizers.get({"class_name": name, "config": config})
     t, lr = 3, 0.01
     scalars = {k: 0.7 for k in opt.scalar_state}

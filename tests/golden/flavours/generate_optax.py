@@ -140,7 +140,6 @@ CASES = [
         3,
     ),
     ("adagrad_clipnorm", "Adagrad", {"lr": 0.05, "clipnorm": "auto"}, "normal", 2),
-    ("adadelta_default_lr_none", "Adadelta", {}, "normal", 3),
     ("adadelta_default", "Adadelta", {"lr": 1.0}, "normal", 3),
     (
         "adadelta_lr_rho_eps",

@@ -31,6 +31,7 @@ on); only the memory traffic is comparable, which is the point here.
     python benchmarks/optimizer_step.py --quick        # small sizes, 3 rounds: a smoke run
     python benchmarks/optimizer_step.py --optimizers adam,sgd --workloads b --rounds 9
     python benchmarks/optimizer_step.py --jax --rounds 9   # gradstep.jax vs optax only
+    python benchmarks/optimizer_step.py --jax --flavour optax  # same numerics as optax
     python benchmarks/optimizer_step.py --latency      # first-step latency, cold and cached
     python benchmarks/optimizer_step.py --fight        # numba threads vs BLAS threads
 """
@@ -194,13 +195,16 @@ def _start(shapes, seed=0):
 
 
 def contenders(
-    key: str, shapes, peers: bool, jax_only: bool = False
+    key: str, shapes, peers: bool, jax_only: bool = False, flavour: str = ""
 ) -> tuple[list[Contender], int]:
     """Every contender for optimizer ``key`` on ``shapes``; and the slot count
-    (``jax_only``: the bandwidth reference, optax and gradstep.jax alone)."""
+    (``jax_only``: the bandwidth reference, optax and gradstep.jax alone; ``flavour``:
+    the gradstep contenders run with ``flavour=``, e.g. "optax")."""
     name, config, torch_name, torch_kwargs, torch_fused, optax_name, optax_kwargs = (
         OPTIMIZERS[key]
     )
+    if flavour:  # every gradstep contender computes that framework's numerics
+        config = {**config, "lr": optax_kwargs["learning_rate"], "flavour": flavour}
     cls = getattr(optimizers, name)
     slots = len(cls(**config, engine="reference").slot_names())
     params, grads = _start(shapes)
@@ -313,7 +317,9 @@ def run_table(args) -> None:
         total = sum(int(np.prod(s)) for s in shapes)
         reps = {"a": 2, "b": 2, "c": 5}[workload]
         for key in args.optimizers:
-            items, slots = contenders(key, shapes, not args.no_peers, args.jax)
+            items, slots = contenders(
+                key, shapes, not args.no_peers, args.jax, args.flavour
+            )
             medians = measure(items, args.rounds, reps)
             nbytes = 4 * (3 + 2 * slots) * total
             rows.append((workload, key, len(shapes), total, nbytes, medians))
@@ -553,6 +559,11 @@ def main(argv: list[str] | None = None) -> int:
         help="gradstep.jax against optax (and the bandwidth reference) only",
     )
     parser.add_argument("--fight", action="store_true", help="thread-fight loop only")
+    parser.add_argument(
+        "--flavour",
+        default="",
+        help="run the gradstep contenders with flavour= this (e.g. optax, with --jax)",
+    )
     args = parser.parse_args(argv)
     args.optimizers = [
         k.strip().lower() for k in args.optimizers.split(",") if k.strip()

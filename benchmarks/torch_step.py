@@ -26,7 +26,10 @@ neighbour) and prints busy / quiet per contender.
 
     python benchmarks/torch_step.py [--rounds 7] [--steps 3] [--workloads a,b,c]
                                     [--threads N] [--busy] [--only gradstep,torch fused]
-                                    [--device cuda]
+                                    [--device cuda] [--flavour torch]
+
+``--flavour torch`` runs gradstep.torch with torch.optim's numerics (``flavour="torch"``),
+so both sides compute the same numbers.
 
 ``--device cuda`` times the same variants on a GPU (gradstep.torch runs its rule with
 torch operations there; ``flatten_params`` only changes CPU tensors), synchronizing
@@ -210,8 +213,15 @@ def bench(
     steps: int,
     only: str = "",
     device: str = "cpu",
+    flavour: str = "",
 ) -> dict[str, float]:
     ours, theirs = OPTIMIZERS[name]
+    if flavour:
+        base = ours
+
+        def ours(p, **kw):
+            return base(p, flavour=flavour, **kw)
+
     shapes = WORKLOADS[workload]
     variants = {
         "gradstep.torch": ours,
@@ -222,7 +232,11 @@ def bench(
     if deepspeed is not None:
         variants["DeepSpeedCPUAdam"] = deepspeed
     if device == "cpu":
-        slots = len(ours([torch.zeros(1)]).keras_class().slot_names())
+        slots = len(
+            ours([torch.zeros(1)])
+            .keras_class(flavour=flavour or None, lr=0.01)
+            .slot_names()
+        )
         variants["bandwidth"] = lambda p: _Bandwidth(p, slots)
     if only:
         prefixes = [o.strip() for o in only.split(",") if o.strip()]
@@ -263,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--threads", type=int, default=0, help="threads per contender (0: as is)"
+    )
+    parser.add_argument(
+        "--flavour",
+        default="",
+        help="gradstep.torch runs with flavour= this (e.g. torch: torch.optim's numerics)",
     )
     parser.add_argument(
         "--busy",
@@ -306,7 +325,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| --- | --- | --- | ---: | ---: | ---: |{' ---: |' if args.busy else ''}")
     for workload in args.workloads.split(","):
         for name in names:
-            run = (name, workload, args.rounds, args.steps, args.only, args.device)
+            run = (
+                name,
+                workload,
+                args.rounds,
+                args.steps,
+                args.only,
+                args.device,
+                args.flavour,
+            )
             medians = bench(*run)
             loaded = {}
             if args.busy:

@@ -10,6 +10,7 @@ ints or bools, as a JAX tracer does, and compares the result with the plain valu
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 import types
@@ -19,9 +20,24 @@ import pytest
 from gradstep import optimizers
 from gradstep.kernels.elementwise import rebind
 
+from ._golden import flavour_files, load_case
 from .cases import all_configs, config_ids
 
-CONFIGS = all_configs()
+
+def _flavour_configs():
+    """Every configuration of the frameworks' golden files, one per distinct config."""
+    seen = {}
+    for path in flavour_files():
+        case = load_case(path)
+        config = {"lr": 0.01, **case["config"]}
+        seen.setdefault(
+            json.dumps([case["optimizer"], config], sort_keys=True),
+            (case["optimizer"].lower(), config),
+        )
+    return list(seen.values())
+
+
+CONFIGS = all_configs() + _flavour_configs()
 
 
 class Traced:

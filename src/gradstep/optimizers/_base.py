@@ -87,8 +87,9 @@ class Optimizer:
     ``apply_gradients(zip(grads, params))`` makes one step over all parameters together and
     updates the NumPy arrays in place. Hyperparameters are validated when set, also between
     steps (``opt.lr = 0.01``). Keyword arguments every optimizer accepts: ``clipnorm``,
-    ``clipvalue`` (None or 0: off), ``learning_rate`` (alias of ``lr``) and ``engine``
-    ("reference", "fused" or None for the fastest available; never changes results).
+    ``clipvalue`` (None or 0: off), ``learning_rate`` (alias of ``lr``), ``flavour``,
+    ``global_clipnorm`` (flavours tf_keras and keras3) and ``engine`` ("reference",
+    "fused" or None for the fastest available; never changes results).
 
     Non-finite gradients are not checked: as in Keras they propagate into the parameters.
 

@@ -72,6 +72,9 @@ class Adadelta(Optimizer):
         epsilon: fuzz factor, float >= 0; None means ``backend.epsilon()`` (1e-7).
         decay: time-based learning-rate decay, float >= 0. Default 0.
         clipnorm, clipvalue: see ``Optimizer``.
+        flavour: whose numerics: "keras22" (default: the equations above), "tf_keras",
+            "keras3", "torch" or "optax" (their equations and defaults: the
+            ``FLAVOURS`` table above, docs/flavours.md).
 
     Differs from: tf.keras and Keras 3 default to lr=0.001; torch.optim.Adadelta and optax
     default to rho=0.9, eps=1e-6. The update form is the same everywhere.

@@ -68,6 +68,11 @@ class Adagrad(Optimizer):
         epsilon: fuzz factor, float >= 0; None means ``backend.epsilon()`` (1e-7).
         decay: time-based learning-rate decay, float >= 0. Default 0.
         clipnorm, clipvalue: see ``Optimizer``.
+        flavour: whose numerics: "keras22" (default: the equations above), "tf_keras",
+            "keras3", "torch" or "optax" (their equations and defaults: the
+            ``FLAVOURS`` table above, docs/flavours.md).
+        initial_accumulator_value: the accumulator's start, in the flavours other
+            than keras22. Defaults: tf_keras, keras3, optax 0.1; torch 0.
 
     Differs from: tf.keras, Keras 3 and optax start the accumulator at 0.1 (Keras 3 and
     optax also put epsilon inside the root); torch.optim.Adagrad uses eps=1e-10 and its own

@@ -155,6 +155,9 @@ class Adam(Optimizer):
         decay: time-based learning-rate decay, float >= 0. Default 0.
         amsgrad: use the maximum of past (uncorrected) v. Default False.
         clipnorm, clipvalue: see ``Optimizer``.
+        flavour: whose numerics: "keras22" (default: the equations above), "tf_keras",
+            "keras3", "torch" or "optax" (their equations and defaults: the
+            ``FLAVOURS`` table above, docs/flavours.md).
 
     Differs from: torch.optim.Adam and optax.adam add eps after the bias correction
     (m_hat / (sqrt(v_hat) + eps)); Keras's eps equals theirs times sqrt(1 - beta_2**t).

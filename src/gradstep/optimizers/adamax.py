@@ -72,6 +72,9 @@ class Adamax(Optimizer):
         epsilon: fuzz factor, float >= 0; None means ``backend.epsilon()`` (1e-7).
         decay: time-based learning-rate decay, float >= 0. Default 0.
         clipnorm, clipvalue: see ``Optimizer``.
+        flavour: whose numerics: "keras22" (default: the equations above), "tf_keras",
+            "keras3", "torch" or "optax" (their equations and defaults: the
+            ``FLAVOURS`` table above, docs/flavours.md).
 
     Differs from: torch.optim.Adamax and optax.adamax put eps inside the maximum
     (u = max(beta_2 * u, |g| + eps)); tf.keras and Keras 3 default to lr=0.001.

@@ -178,6 +178,9 @@ class Nadam(Optimizer):
         epsilon: fuzz factor, float >= 0; None means ``backend.epsilon()`` (1e-7).
         schedule_decay: the momentum schedule's rate, float >= 0. Default 0.004.
         clipnorm, clipvalue: see ``Optimizer``.
+        flavour: whose numerics: "keras22" (default: the equations above), "tf_keras",
+            "keras3", "torch" or "optax" (their equations and defaults: the
+            ``FLAVOURS`` table above, docs/flavours.md).
 
     Differs from: Keras 2.2.4 keeps ``m_schedule`` out of its weights, so the schedule
     restarts after a reload; gradstep saves it (second weight, as in Keras 2.3).

@@ -174,6 +174,11 @@ class RMSprop(Optimizer):
         epsilon: fuzz factor, float >= 0; None means ``backend.epsilon()`` (1e-7).
         decay: time-based learning-rate decay, float >= 0. Default 0.
         clipnorm, clipvalue: see ``Optimizer``.
+        flavour: whose numerics: "keras22" (default: the equations above), "tf_keras",
+            "keras3", "torch" or "optax" (their equations and defaults: the
+            ``FLAVOURS`` table above, docs/flavours.md).
+        momentum, centered: RMSprop with momentum, and centered (divided by the
+            estimated variance), in the flavours other than keras22. Defaults 0, False.
 
     Differs from: torch.optim.RMSprop (same form, but alpha=0.99, eps=1e-8, lr=1e-2);
     Keras 3 and optax put epsilon inside the square root. Keras 2.2.4 leaves

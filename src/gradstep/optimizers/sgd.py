@@ -119,6 +119,11 @@ class SGD(Optimizer):
         decay: time-based learning-rate decay, float >= 0. Default 0.
         nesterov: whether to apply Nesterov momentum. Default False.
         clipnorm, clipvalue: see ``Optimizer``.
+        flavour: whose numerics: "keras22" (default: the equations above), "tf_keras",
+            "keras3", "torch" or "optax" (their equations and defaults: the
+            ``FLAVOURS`` table above, docs/flavours.md).
+        dampening: torch's dampening of the momentum buffer (flavour "torch" only).
+            Default 0.
 
     Differs from: torch.optim.SGD and optax.sgd keep b = mu * b + g and step by lr * b, so
     their velocity does not carry the learning rate of past steps; they agree with Keras

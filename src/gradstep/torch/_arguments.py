@@ -10,8 +10,14 @@ param-group dict, into the names a param group holds:
   Nadam): the group holds the pair under torch's name only, so lr schedulers that cycle
   ``group["betas"][0]`` (``OneCycleLR``, ``CyclicLR``) change what the next step uses
   and there is one source of truth. ``KerasTorchOptimizer.keras_for`` reads it back.
-- ``initial_accumulator_value`` (Adagrad): Keras 2.2's accumulators start at zero, so
-  only 0 means the same thing.
+- ``lr_decay`` -> ``decay`` (Adagrad: torch's name for its learning-rate decay).
+- the knobs only some flavours have (``initial_accumulator_value`` of Adagrad,
+  ``dampening`` of SGD, ``momentum``/``centered`` of RMSprop): kept where the flavour
+  has them (they are then hyperparameters of every group); elsewhere only the value that
+  means "off" is accepted, and dropped (Keras 2.2's accumulators start at zero, so
+  there ``initial_accumulator_value`` may only be 0).
+- ``flavour`` and ``global_clipnorm`` are settings of the whole optimizer, as
+  ``clipnorm`` and ``clipvalue`` are (kept in every group and the defaults).
 - ``weight_decay``, ``foreach``, ``fused``, ``maximize``, ``capturable``,
   ``differentiable``: accepted when off (``False``/``None``/0) and dropped; any other value
   raises ``ValueError`` saying what gradstep does instead.
@@ -25,9 +31,12 @@ from typing import Any
 
 import torch
 
+from ..optimizers._flavours import DEFAULT_FLAVOUR
+
 __all__ = [
     "BETAS",
     "check_tensor_lr",
+    "flavour_of",
     "group_keys",
     "has_betas",
     "keras_hyperparameters",
@@ -42,7 +51,10 @@ _ALIASES = {
     "alpha": "rho",
     "momentum_decay": "schedule_decay",
     "learning_rate": "lr",
+    "lr_decay": "decay",
 }
+# aliases that only some optimizers have (torch's own optimizer of that name)
+_ALIAS_OWNERS = {"lr_decay": ("Adagrad",)}
 _OFF_ONLY = {
     "weight_decay": (
         "Keras 2.2's optimizers have no weight decay; add an L2 term to the loss "
@@ -56,16 +68,25 @@ _OFF_ONLY = {
 }
 
 
-def has_betas(keras_class: type) -> bool:
-    """Whether the optimizer's groups hold ``betas`` instead of ``beta_1``/``beta_2``."""
-    keys = keras_class.config_keys
+def flavour_of(value: Any) -> str:
+    """A group's (or state dict group's) flavour: ``value``, or "keras22" when None
+    (dicts written before flavours existed)."""
+    return DEFAULT_FLAVOUR if value is None else value
+
+
+def has_betas(keras: Any) -> bool:
+    """Whether the optimizer's groups hold ``betas`` instead of ``beta_1``/``beta_2``
+    (``keras``: a NumPy optimizer, whose ``config_keys`` depend on its flavour, or a
+    class)."""
+    keys = keras.config_keys
     return "beta_1" in keys and "beta_2" in keys
 
 
-def group_keys(keras_class: type) -> tuple[str, ...]:
-    """The hyperparameter names a param group of ``keras_class`` holds."""
-    keys = keras_class.config_keys
-    if not has_betas(keras_class):
+def group_keys(keras: Any) -> tuple[str, ...]:
+    """The hyperparameter names a param group holds (``keras``: a NumPy optimizer of
+    the group's flavour, or a class)."""
+    keys = keras.config_keys
+    if not has_betas(keras):
         return tuple(keys)
     out = [k for k in keys if k != "beta_2"]
     return tuple(BETAS if k == "beta_1" else k for k in out)
@@ -97,14 +118,20 @@ def normalize(
     arguments: dict[str, Any],
     where: str = "",
     betas: tuple[Any, Any] | None = None,
+    keys: tuple[str, ...] | None = None,
+    flavour: str | None = None,
 ) -> None:
     """Rewrite ``arguments`` (in place) to a group's names; ``where`` prefixes messages
     ("param group 1: "); ``betas``: the pair a lone ``beta_1`` or ``beta_2`` completes
-    (the NumPy class's defaults when None). Raises ``ValueError`` before changing
-    anything."""
+    (the NumPy class's defaults when None); ``keys``: the hyperparameters the groups
+    hold (the ``config_keys`` of an optimizer of the flavour; the class's when None);
+    ``flavour``: the optimizer's. Raises ``ValueError`` before changing anything."""
     updates: dict[str, Any] = {}
     drop: list[str] = []
-    keys = keras_class.config_keys
+    name_of_class = keras_class.__name__
+    flavour = flavour_of(flavour)
+    if keys is None:
+        keys = keras_class.config_keys
     for name, explanation in _OFF_ONLY.items():
         if name in arguments:
             value = arguments[name]
@@ -114,20 +141,16 @@ def normalize(
                     f"{name}=None or False (or leave it out)"
                 )
             drop.append(name)
-    if "initial_accumulator_value" in arguments:
-        value = arguments["initial_accumulator_value"]
-        if "accumulator" not in _slot_names(keras_class) or not _is_zero(value):
-            raise ValueError(
-                f"{where}initial_accumulator_value={value!r} is not supported: Keras "
-                "2.2's accumulators start at 0; pass 0 (or leave it out)"
-            )
-        drop.append("initial_accumulator_value")
+    drop.extend(_knobs(keras_class, arguments, where, flavour))
     for torch_name, keras_name in _ALIASES.items():
         if torch_name not in arguments:
             continue
-        if keras_name not in keys:
+        owners = _ALIAS_OWNERS.get(torch_name)
+        if keras_name not in keys or (
+            owners is not None and not _is_one_of(keras_class, owners)
+        ):
             raise ValueError(
-                f"{where}{keras_class.__name__} has no {torch_name!r} (it would be "
+                f"{where}{name_of_class} has no {torch_name!r} (it would be "
                 f"{keras_name!r}); its hyperparameters are {', '.join(keys)}"
             )
         value = arguments[torch_name]
@@ -138,14 +161,14 @@ def normalize(
             )
         updates[keras_name] = value
         drop.append(torch_name)
-    if has_betas(keras_class):
+    if "beta_1" in keys and "beta_2" in keys:
         pair = _betas_of(arguments, where, betas or _default_betas(keras_class))
         if pair is not None:
             updates[BETAS] = pair
         drop.extend(k for k in ("beta_1", "beta_2") if k in arguments)
     elif BETAS in arguments:
         raise ValueError(
-            f"{where}{keras_class.__name__} has no 'betas'; its hyperparameters are "
+            f"{where}{name_of_class} has no 'betas'; its hyperparameters are "
             f"{', '.join(keys)}"
         )
     for name in drop:
@@ -153,18 +176,67 @@ def normalize(
     arguments.update(updates)
 
 
+def _knobs(
+    keras_class: type, arguments: Mapping[str, Any], where: str, flavour: str
+) -> list[str]:
+    """The knobs among ``arguments`` to drop: those the flavour has not, when "off"
+    (others raise ``ValueError``). The flavour's own knobs stay."""
+    drop = []
+    variant = keras_class.flavours.get(flavour)
+    knobs = {} if variant is None else variant.knobs
+    off = dict(getattr(keras_class, "knobs_off", {}))
+    for name in [*off, "initial_accumulator_value"]:
+        if name not in arguments or name in knobs or name in drop:
+            continue
+        value = arguments[name]
+        if name == "initial_accumulator_value" and (
+            name in off or "accumulator" in _slot_names(keras_class)
+        ):
+            if not _is_zero(value):
+                having = _flavours_with(keras_class, name)
+                raise ValueError(
+                    f"{where}initial_accumulator_value={value!r} is not supported "
+                    f"with flavour={flavour!r}: Keras 2.2's accumulators start at 0; "
+                    "pass 0 (or leave it out)"
+                    + (f", or one of flavour={', '.join(having)}" if having else "")
+                )
+        elif name == "initial_accumulator_value":
+            raise ValueError(
+                f"{where}initial_accumulator_value={value!r} is not supported: "
+                f"{keras_class.__name__} has no accumulator"
+            )
+        elif not _same(value, off[name]) or isinstance(value, str):
+            having = _flavours_with(keras_class, name)
+            raise ValueError(
+                f"{where}{keras_class.__name__}(flavour={flavour!r}) has no {name} "
+                f"(only {name}={off[name]!r}); flavours with it: {', '.join(having)}"
+            )
+        drop.append(name)
+    return drop
+
+
+def _flavours_with(keras_class: type, name: str) -> list[str]:
+    return [f for f, v in keras_class.flavours.items() if name in v.knobs]
+
+
+def _is_one_of(keras_class: type, names: tuple[str, ...]) -> bool:
+    return any(klass.__name__ in names for klass in keras_class.__mro__)
+
+
 def keras_hyperparameters(
-    keras_class: type, group: Mapping[str, Any], where: str
+    keras_class: type, group: Mapping[str, Any], where: str, keys: tuple[str, ...]
 ) -> dict[str, Any]:
     """The NumPy class's keyword arguments from a param group (``betas`` split,
-    1-element tensors read as numbers); ``ValueError`` for a missing key, a multi-element
-    tensor lr, or a stray ``beta_1``/``beta_2`` that disagrees with ``betas``."""
+    1-element tensors read as numbers), for the hyperparameters ``keys`` (an optimizer's
+    ``config_keys``); ``ValueError`` for a missing key, a multi-element tensor lr, or a
+    stray ``beta_1``/``beta_2`` that disagrees with ``betas``."""
     hyper: dict[str, Any] = {}
-    for key in group_keys(keras_class):
+    names = _group_names(keys)
+    for key in names:
         if key not in group:
             raise ValueError(
                 f"{where}the group has no {key!r}; {keras_class.__name__} groups hold "
-                f"{', '.join(group_keys(keras_class))}"
+                f"{', '.join(names)}"
             )
         value = group[key]
         if key == BETAS:
@@ -180,6 +252,12 @@ def keras_hyperparameters(
             check_tensor_lr(value, where)
         hyper[key] = _scalar(value)
     return hyper
+
+
+def _group_names(keys: tuple[str, ...]) -> tuple[str, ...]:
+    if "beta_1" not in keys or "beta_2" not in keys:
+        return tuple(keys)
+    return tuple(BETAS if k == "beta_1" else k for k in keys if k != "beta_2")
 
 
 def _default_betas(keras_class: type) -> tuple[Any, Any]:

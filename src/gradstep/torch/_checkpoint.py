@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from ._arguments import normalize
+from ._arguments import flavour_of, normalize
 
 __all__ = [
     "MAX_ITERATIONS",
@@ -29,7 +29,7 @@ __all__ = [
 
 # Step counters stay exact as floats (Keras computes with float(t)).
 MAX_ITERATIONS = 2**53
-_CLIP_KEYS = ("clipnorm", "clipvalue")
+_CLIP_KEYS = ("clipnorm", "clipvalue", "global_clipnorm")
 _SLOT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
@@ -63,10 +63,15 @@ def checked_state_dict(
     keras_class: type,
     keras_for: Callable[[Mapping[str, Any], int], Any],
     state_dtype: Callable[[torch.Tensor], torch.dtype],
+    keys: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """The state dict to load into an optimizer with ``groups``, every part checked
     first (see the module docstring); ``keras_for`` validates a group's
-    hyperparameters, ``state_dtype(p)`` is the dtype of ``p``'s slots."""
+    hyperparameters, ``state_dtype(p)`` is the dtype of ``p``'s slots, ``keys`` the
+    hyperparameters the optimizer's groups hold (its flavour's ``config_keys``).
+
+    A state dict of another flavour is refused (``ValueError`` naming both); one
+    without a ``flavour`` (written before flavours existed) is "keras22"."""
     if not isinstance(state_dict, Mapping):
         raise TypeError(
             f"state_dict must be a mapping, got {type(state_dict).__name__}"
@@ -94,7 +99,17 @@ def checked_state_dict(
         ):
             raise ValueError(f"{where}expected a dict with a 'params' list")
         saved = dict(saved)
-        normalize(keras_class, saved, where, group.get("betas"))
+        flavour = flavour_of(group.get("flavour"))
+        saved_flavour = flavour_of(saved.get("flavour"))
+        if saved_flavour != flavour:
+            raise ValueError(
+                f"{where}it was saved by an optimizer of flavour={saved_flavour!r}; "
+                f"this optimizer has flavour={flavour!r}: its state (slots, "
+                "hyperparameters) means something else here; build the optimizer "
+                f"with flavour={saved_flavour!r} to load it"
+            )
+        saved["flavour"] = flavour
+        normalize(keras_class, saved, where, group.get("betas"), keys, flavour)
         for key in _CLIP_KEYS:
             saved.setdefault(key, group.get(key))
             if key in clip_seen and clip_seen[key] != saved[key]:
@@ -103,9 +118,10 @@ def checked_state_dict(
                     "clipping is one setting of the whole optimizer"
                 )
             clip_seen[key] = saved[key]
-        names = keras_for(saved, index).slot_names()
+        keras = keras_for(saved, index)
+        names = keras.slot_names()
         check_iterations(saved.get("iterations"), where)
-        for name in keras_class.scalar_state:
+        for name in keras.scalar_state:
             saved[name] = check_scalar(name, saved.get(name), where)
         if len(saved["params"]) != len(group["params"]):
             raise ValueError(

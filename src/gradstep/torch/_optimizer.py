@@ -34,25 +34,29 @@ import torch
 
 from .._threading import share_openmp_with_torch
 from ..kernels import select_engine
-from ..kernels.clip import Clipping
+from ..kernels.clip import Clipping, PerTensorClipping
 from ..optimizers import Optimizer as KerasOptimizer
+from ..optimizers._flavours import check_flavour
 from ..optimizers._hyper import check_clip, check_flag
 from . import _state
 from ._arguments import (
     BETAS,
     check_tensor_lr,
+    flavour_of,
     has_betas,
     keras_hyperparameters,
     normalize,
 )
 from ._checkpoint import checked_state_dict
 from ._distributed import check_group
-from ._step import Stepper
+from ._step import Stepper, preclip_gradients
 
 __all__ = ["KerasTorchOptimizer", "torch_optimizer"]
 
 _ENGINE_NAMES = ("reference", "fused", "torch", None)
-_CLIP_KEYS = ("clipnorm", "clipvalue")
+_CLIP_KEYS = ("clipnorm", "clipvalue", "global_clipnorm")
+# what every group holds the same value of: one setting of the whole optimizer
+_GLOBAL_KEYS = ("flavour", *_CLIP_KEYS)
 
 
 class KerasTorchOptimizer(torch.optim.Optimizer):
@@ -66,8 +70,17 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
             ``foreach``, ``fused``, ``maximize``, ``capturable`` and ``differentiable``
             only when off: see ``_arguments``); they become the defaults of every param
             group. ``lr`` may be a 1-element tensor, kept as given.
-        clipnorm: clip all gradients of the optimizer (all groups) by their global norm.
+        flavour: whose numerics to reproduce: "keras22" (default), "tf_keras",
+            "keras3", "torch" (torch.optim's) or "optax"; its defaults, knobs
+            (``dampening``, ``centered``, ``initial_accumulator_value``...) and clipping
+            come with it (see ``gradstep.optimizers``). One setting of the whole
+            optimizer: every group holds it, and ``load_state_dict`` refuses a state
+            dict of another flavour.
+        clipnorm: clip all gradients of the optimizer (all groups) by their global norm
+            (Keras 2.2, torch, optax); tf.keras and Keras 3 clip each tensor by its own
+            norm before the step, leaving the user's gradients as they are.
         clipvalue: then clip every element to [-clipvalue, clipvalue].
+        global_clipnorm: the global norm clipping of tf.keras and Keras 3.
         clipnorm_group: ``None`` (the gradients of this optimizer are all there is, also
             under DDP and FSDP2), or ``"world"`` / a ProcessGroup when each rank holds a
             partition of the parameters (``ZeroRedundancyOptimizer``): the squared norms
@@ -96,6 +109,8 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         *args: Any,
         clipnorm: float | None = None,
         clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        flavour: str | None = None,
         clipnorm_group: Any = None,
         engine: str | None = None,
         flatten_params: bool = False,
@@ -106,8 +121,10 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
                 f"Unknown engine: {engine!r}; expected 'reference', 'fused', 'torch' or "
                 "None"
             )
+        if flavour is not None:
+            check_flavour(flavour)
         hyper = dict(hyperparameters)
-        normalize(self.keras_class, hyper)
+        normalize(self.keras_class, hyper, flavour=flavour)
         check_tensor_lr(hyper.get("lr"))
         keras_hyper = {
             k: v.item() if isinstance(v, torch.Tensor) else v for k, v in hyper.items()
@@ -118,20 +135,31 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
             *args,
             clipnorm=clipnorm,
             clipvalue=clipvalue,
+            **({} if global_clipnorm is None else {"global_clipnorm": global_clipnorm}),
+            **({} if flavour is None else {"flavour": flavour}),
             engine=None if engine == "torch" else engine,
             **keras_hyper,
         )
+        # the hyperparameters every group holds: the instance's, which depend on the
+        # flavour (its knobs added, what it has not left out)
+        self._config_keys = tuple(keras.config_keys)
+        self._clip_cache: tuple[Any, ...] | None = None
         self._clipnorm_group_arg = clipnorm_group
         share_openmp_with_torch()  # kernels between torch ops: on torch's own workers
         self._stepper = self._new_stepper(
             engine, check_flag("flatten_params", flatten_params)
         )
-        defaults = {key: getattr(keras, key) for key in self.keras_class.config_keys}
+        defaults = {key: getattr(keras, key) for key in self._config_keys}
         if isinstance(hyper.get("lr"), torch.Tensor):
             defaults["lr"] = hyper["lr"]  # as torch keeps it: no recompiles
-        if has_betas(self.keras_class):
+        if has_betas(keras):
             defaults[BETAS] = (defaults.pop("beta_1"), defaults.pop("beta_2"))
-        defaults.update(clipnorm=keras.clipnorm, clipvalue=keras.clipvalue)
+        defaults.update(
+            clipnorm=keras.clipnorm,
+            clipvalue=keras.clipvalue,
+            global_clipnorm=keras.global_clipnorm,
+            flavour=keras.flavour,
+        )
         super().__init__(params, defaults)
 
     def _new_stepper(self, engine: str | None, flatten_params: bool) -> Stepper:
@@ -157,12 +185,38 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         validates them and computes the coefficients; ``ValueError`` names the group and
         the value."""
         where = f"param group {index}: "
-        hyper = keras_hyperparameters(self.keras_class, group, where)
-        clip = {k: group[k] for k in _CLIP_KEYS if k in group}
+        hyper = keras_hyperparameters(self.keras_class, group, where, self.config_keys)
+        clip = {k: group[k] for k in _GLOBAL_KEYS if k in group}
         try:
             return self.keras_class(**hyper, **clip, engine="reference")
         except (TypeError, ValueError) as error:
             raise ValueError(f"{where}{error}") from None
+
+    @property
+    def config_keys(self) -> tuple[str, ...]:
+        """The NumPy optimizer's ``config_keys`` for this optimizer's flavour: the
+        hyperparameters every group holds (``beta_1``/``beta_2`` as ``betas``)."""
+        keys = getattr(self, "_config_keys", None)
+        if keys is None:  # unpickled from before flavours: the class's own
+            keys = self._config_keys = tuple(self.keras_class.config_keys)
+        return keys
+
+    @property
+    def flavour(self) -> str:
+        """Whose numerics this optimizer reproduces (see ``gradstep.optimizers``)."""
+        return flavour_of(self.defaults.get("flavour"))
+
+    def clippings(self) -> tuple[PerTensorClipping | None, Clipping]:
+        """The clipping of each tensor before the step (None: none) and the clipping
+        the step does (one global norm, then values), as the NumPy optimizer of the
+        flavour and the groups' clipping settings computes them."""
+        groups = getattr(self, "param_groups", None) or [self.defaults]
+        key = tuple(self._clip_setting(k) for k in _GLOBAL_KEYS)
+        cached = getattr(self, "_clip_cache", None)
+        if cached is None or cached[0] != key:
+            keras = self.keras_for(groups[0], 0)
+            cached = self._clip_cache = (key, keras.preclipping, keras.clipping)
+        return cached[1], cached[2]
 
     @property
     def clipnorm(self) -> float | None:
@@ -194,8 +248,20 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
                 )
         return first
 
+    @property
+    def global_clipnorm(self) -> float | None:
+        """tf.keras's and Keras 3's clipping by the global norm (every group)."""
+        return self._clip_setting("global_clipnorm")
+
+    @global_clipnorm.setter
+    def global_clipnorm(self, value: float | None) -> None:
+        self._set_clip("global_clipnorm", value)
+
     def _set_clip(self, key: str, value: Any) -> None:
         check_clip(key, value)
+        groups = self.param_groups or [self.defaults]
+        for index, group in enumerate(groups):  # the flavour's checks, before setting
+            self.keras_for({**group, key: value}, index)
         self.defaults[key] = value
         for group in self.param_groups:
             group[key] = value
@@ -218,7 +284,19 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         index = len(self.param_groups)
         where = f"param group {index}: "
         candidate = dict(param_group)
-        normalize(self.keras_class, candidate, where, self.defaults.get(BETAS))
+        normalize(
+            self.keras_class,
+            candidate,
+            where,
+            self.defaults.get(BETAS),
+            keys=self.config_keys,
+            flavour=self.flavour,
+        )
+        if "flavour" in candidate and candidate["flavour"] != self.flavour:
+            raise ValueError(
+                f"{where}flavour={candidate['flavour']!r} differs from the optimizer's "
+                f"{self.flavour!r}; the flavour is one setting of the whole optimizer"
+            )
         for key in _CLIP_KEYS:
             if key in candidate and self.param_groups:
                 if candidate[key] != self._clip_setting(key):
@@ -232,10 +310,12 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
             self._check_group_params(params, index)
         hyper = {**self.defaults, **candidate}
         check_tensor_lr(hyper.get("lr"), where)
-        if hyper.get("epsilon", 0.0) is None:
-            candidate["epsilon"] = self.keras_for(
-                {**hyper, "epsilon": None}, index
-            ).epsilon
+        epsilon = hyper.get("epsilon", 0.0)
+        if epsilon is None or ("epsilon" in candidate and _is_zero_number(epsilon)):
+            # the flavour's default (tf.keras reads 0 as its default too): resolved
+            resolved = self.keras_for({**hyper, "epsilon": epsilon}, index).epsilon
+            if epsilon is None or resolved != 0:
+                candidate["epsilon"] = resolved
         else:
             self.keras_for(hyper, index)
         param_group.clear()  # torch's own add_param_group fills in the caller's dict
@@ -244,7 +324,8 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         if self._stepper.flatten_params:
             _state.flatten_parameters(param_group["params"], self._stepper.torch_ops)
         param_group.setdefault("iterations", 0)
-        for key, value in self.keras_class.scalar_state.items():
+        keras = self.keras_for(param_group, index)
+        for key, value in keras.scalar_state.items():
             param_group.setdefault(key, value)
 
     @staticmethod
@@ -275,8 +356,18 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        clipping = Clipping.of(self.clipnorm, self.clipvalue)
-        self._stepper.step(self.param_groups, self.state, self.keras_for, clipping)
+        preclipping, clipping = self.clippings()
+        if preclipping is None:
+            self._stepper.step(self.param_groups, self.state, self.keras_for, clipping)
+            return loss
+        # tf.keras / Keras 3: each tensor clipped on its own first; the step reads
+        # clipped copies, the user's gradients are put back as they were
+        swapped = preclip_gradients(self.param_groups, preclipping)
+        try:
+            self._stepper.step(self.param_groups, self.state, self.keras_for, clipping)
+        finally:
+            for p, g in swapped:
+                p.grad = g
         return loss
 
     # torch.compile: the step runs compiled NumPy/numba kernels on host memory, which
@@ -287,6 +378,7 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state.update(
+            _config_keys=self.config_keys,
             _clipnorm_group_arg=self._clipnorm_group_arg,
             _engine_name=self.engine,
             _flatten_params=self._stepper.flatten_params,
@@ -298,7 +390,9 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         engine = state.pop("_engine_name", None)
         flatten_params = state.pop("_flatten_params", False)
         state.pop("_stepper", None)
+        state.pop("_clip_cache", None)
         super().__setstate__(state)
+        self._clip_cache = None
         self._stepper = self._new_stepper(engine, flatten_params)
 
     @torch._disable_dynamo
@@ -320,6 +414,7 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
             self.keras_class,
             self.keras_for,
             _state.state_dtype,
+            self.config_keys,
         )
         hooks = self._optimizer_load_state_dict_pre_hooks
         self._optimizer_load_state_dict_pre_hooks = type(hooks)()  # ran already
@@ -346,6 +441,7 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
             _state.flatten_state(self.state, group["params"], self._stepper.torch_ops)
         self._stepper.reset()
         self._stepper.share_counters(self.param_groups, self.state)
+        self._clip_cache = None
 
 
 _CLASSES: dict[type[KerasOptimizer], type[KerasTorchOptimizer]] = {}
@@ -396,8 +492,25 @@ def _signature(keras_class: type[KerasOptimizer]) -> inspect.Signature:
     keyword = inspect.Parameter.KEYWORD_ONLY
     extra = [
         inspect.Parameter(name, keyword, default=None)
-        for name in ("clipnorm", "clipvalue", "clipnorm_group", "engine")
+        for name in (
+            "clipnorm",
+            "clipvalue",
+            "global_clipnorm",
+            "flavour",
+            "clipnorm_group",
+            "engine",
+        )
     ]
     extra.append(inspect.Parameter("flatten_params", keyword, default=False))
     first = inspect.Parameter("params", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     return inspect.Signature([first, *own, *extra])
+
+
+def _is_zero_number(value: Any) -> bool:
+    if isinstance(value, torch.Tensor):
+        return value.numel() == 1 and value.item() == 0
+    return (
+        not isinstance(value, (bool, str))
+        and isinstance(value, (int, float))
+        and (value == 0)
+    )

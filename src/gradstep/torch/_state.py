@@ -1,7 +1,9 @@
 """Where gradstep.torch keeps its per-parameter state, and in which layout.
 
 ``optimizer.state[p]`` maps each of the Keras optimizer's ``slot_names()`` (``"m"``,
-``"v"``, ``"moment"``, ``"accumulator"``, ...) to a tensor shaped like ``p``.
+``"v"``, ``"moment"``, ``"accumulator"``, ...) to a tensor shaped like ``p``, which
+starts at the optimizer's ``slot_starts()`` (zeros, but for the accumulator of Adagrad's
+flavours with an ``initial_accumulator_value``).
 
 Layout: the slots of the plain (non-DTensor) float32/float64 CPU parameters of one param
 group are allocated together, one flat buffer per slot and dtype, in the group's parameter
@@ -65,8 +67,11 @@ def allocate(
     params: Sequence[torch.Tensor],
     names: Sequence[str],
     torch_ops: bool,
+    starts: Sequence[float] | None = None,
 ) -> None:
-    """Give every parameter in ``params`` zero slots for the ``names`` it lacks."""
+    """Give every parameter in ``params`` slots for the ``names`` it lacks, each at its
+    start value (``starts``, one per name; zeros when None)."""
+    start_of = dict(zip(names, starts or ()))
     flat: dict[tuple[str, torch.dtype], list[torch.Tensor]] = {}
     for p in params:
         slots = state[p]
@@ -75,12 +80,26 @@ def allocate(
                 continue
             if uses_engine(p, torch_ops) and not is_dtensor(p):
                 flat.setdefault((name, p.dtype), []).append(p)
-            else:
+                continue
+            start = start_of.get(name, 0.0)
+            if start == 0.0:
                 slots[name] = torch.zeros_like(
                     p, dtype=state_dtype(p), memory_format=torch.contiguous_format
                 )
+            else:
+                slots[name] = torch.full_like(
+                    p,
+                    start,
+                    dtype=state_dtype(p),
+                    memory_format=torch.contiguous_format,
+                )
     for (name, dtype), members in flat.items():
-        buffer = torch.zeros(sum(p.numel() for p in members), dtype=dtype)
+        size = sum(p.numel() for p in members)
+        start = start_of.get(name, 0.0)
+        if start == 0.0:
+            buffer = torch.zeros(size, dtype=dtype)
+        else:
+            buffer = torch.full((size,), start, dtype=dtype)
         for p, view in zip(members, _views(buffer, members)):
             state[p][name] = view
 

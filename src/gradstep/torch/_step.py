@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..kernels import Engine
-from ..kernels.clip import Clipping, total
+from ..kernels.clip import Clipping, PerTensorClipping, total
 from ..kernels.flat import contiguous_span
 from . import _state
 from ._checkpoint import check_iterations, check_scalar
@@ -37,7 +37,7 @@ from ._distributed import (
 from ._ops import torch_clip_element, torch_rule
 from ._steady import Steady, same_snapshot, state_snapshot, steady_record
 
-__all__ = ["Stepper"]
+__all__ = ["Stepper", "preclip_gradients"]
 
 KerasFor = Callable[[Mapping[str, Any], int], Any]
 
@@ -85,6 +85,8 @@ class _Plan:
     coefficients: Any
     next_scalars: dict[str, float]
     names: tuple[str, ...]
+    starts: tuple[float, ...] = ()
+    keras: Any = None
     params: list[torch.Tensor] = field(default_factory=list)
     grads: list[torch.Tensor] = field(default_factory=list)
 
@@ -173,7 +175,7 @@ class Stepper:
             return
         plans = [self._plan(keras_for, i, group) for i, group in enumerate(groups)]
         for plan in plans:
-            _state.allocate(state, plan.params, plan.names, self.torch_ops)
+            _state.allocate(state, plan.params, plan.names, self.torch_ops, plan.starts)
             counter = self.counter(plan.group)
             for p in plan.params:
                 state[p]["step"] = counter
@@ -305,6 +307,7 @@ class Stepper:
     def _plan(self, keras_for: KerasFor, index: int, group: dict[str, Any]) -> _Plan:
         """The group's schedule and its checked parameters that have gradients."""
         plan = _schedule(keras_for, index, group)
+        plan.starts = plan.keras.slot_starts()
         plan.params, plan.grads = self._with_grads(index, group)
         return plan
 
@@ -413,6 +416,57 @@ class Stepper:
         bucket.grads = arrays
 
 
+def preclip_gradients(
+    groups: list[dict[str, Any]], preclipping: PerTensorClipping
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Replace every ``p.grad`` of ``groups`` with a clipped copy (tf.keras, Keras 3:
+    each tensor clipped on its own before the step: values, then its L2 norm); returns
+    the (parameter, original gradient) pairs to put back after the step. The original
+    gradient tensors are not modified. The norm is accumulated in float64 as the NumPy
+    engines do, the clipping done in the gradient's dtype (float32 for 16-bit ones,
+    then rounded back)."""
+    swapped: list[tuple[torch.Tensor, torch.Tensor]] = []
+    seen: set[int] = set()
+    try:
+        for group in groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None or id(p) in seen or g.is_sparse:
+                    continue  # sparse: the step raises its own error
+                seen.add(id(p))
+                grad = g.detach()
+                compute = _state.state_dtype(grad)
+                work = grad.to(compute) if compute != grad.dtype else grad
+                clipped = preclipping.apply(
+                    [work],
+                    _tensor_norm,
+                    lambda t, v: torch_clip_element(t, 1.0, v),
+                    _tensor_norm_factor,
+                )[0]
+                if clipped is work:  # nothing to do: a copy all the same
+                    clipped = work.clone()
+                swapped.append((p, g))
+                p.grad = clipped.to(g.dtype)
+    except BaseException:
+        for p, g in swapped:
+            p.grad = g
+        raise
+    return swapped
+
+
+def _tensor_norm(g: torch.Tensor) -> float:
+    """The L2 norm of a whole gradient (a DTensor's too), summed in float64."""
+    if is_dtensor(g):
+        g = g.full_tensor()
+    flat = g.reshape(-1).to(torch.float64)
+    return math.sqrt(float(torch.dot(flat, flat).item()))
+
+
+def _tensor_norm_factor(norm: float, clipnorm: float) -> float:
+    """``tensor_norm_factor`` of Python floats (NaN norms give NaN, as there)."""
+    return clipnorm / max(norm, clipnorm)
+
+
 def _scaled(grads: list[np.ndarray], scale: float) -> list[np.ndarray]:
     """``g * scale`` for every gradient (new arrays: the gradients are not modified),
     keeping gradients that form one buffer in one buffer."""
@@ -444,6 +498,7 @@ def _schedule(keras_for: KerasFor, index: int, group: dict[str, Any]) -> _Plan:
         coefficients=coefficients,
         next_scalars=next_scalars,
         names=keras.slot_names(),
+        keras=keras,
     )
 
 

@@ -219,3 +219,29 @@ def test_tf_keras_epsilon_zero_means_its_default():
     assert optimizers.Adam(epsilon=0.0, flavour="tf_keras").epsilon == 1e-7
     assert optimizers.Adam(epsilon=0.0, flavour="torch").epsilon == 0.0
     assert optimizers.Adam(epsilon=0.0).epsilon == 0.0
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("engine", ["reference", FUSED])
+def test_torch_sgd_dampening_as_torch_applies_it(momentum, engine):
+    """torch dampens the buffer from the second step on, and not at all without one."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=5) + 2.0
+    theirs = torch.tensor(start.copy(), requires_grad=True)
+    reference = torch.optim.SGD([theirs], lr=0.1, momentum=momentum, dampening=0.3)
+    ours = start.copy()
+    opt = optimizers.SGD(
+        lr=0.1, momentum=momentum, dampening=0.3, flavour="torch", engine=engine
+    )
+    for _ in range(6):
+        g = rng.normal(size=5)
+        theirs.grad = torch.tensor(g)
+        reference.step()
+        opt.apply_gradients([(g, ours)])
+    np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-14)
+
+
+def test_tf_keras_rmsprop_momentum_is_at_most_one():
+    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\]"):
+        optimizers.RMSprop(momentum=1.5, flavour="tf_keras")

@@ -118,6 +118,14 @@ def _slots(opt):
 
 _KNOBS = {"momentum": 0.0, "centered": False}
 
+
+def _momentum_at_most_one(opt) -> None:
+    if opt.momentum > 1.0:
+        raise ValueError(
+            f"flavour={opt.flavour!r}: momentum must be in [0, 1], got {opt.momentum!r}"
+        )
+
+
 FLAVOURS = {
     "keras22": Variant(rmsprop_rule, rmsprop_coefficients, ("accumulator",)),
     "tf_keras": Variant(
@@ -127,6 +135,7 @@ FLAVOURS = {
         select=_tf_keras,
         defaults={"lr": 0.001, "rho": 0.9, "epsilon": 1e-7},
         knobs=_KNOBS,
+        check=_momentum_at_most_one,
     ),
     "keras3": Variant(
         None,

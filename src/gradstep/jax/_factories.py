@@ -53,7 +53,7 @@ def factory(cls: type[Optimizer]) -> Callable[..., optax.GradientTransformation]
     parameters = [p for p in parameters if p.kind is not p.VAR_KEYWORD]
     parameters += [
         inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=None)
-        for k in ("clipnorm", "clipvalue")
+        for k in ("clipnorm", "clipvalue", "global_clipnorm", "flavour")
     ]
     make.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=parameters, return_annotation="optax.GradientTransformation"

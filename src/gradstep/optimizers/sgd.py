@@ -52,7 +52,7 @@ def buffer_coefficients(opt, t, lr, scalars):
     """torch's buffer starts as the first gradient itself (no dampening at step 1), and
     without momentum there is no buffer (no dampening at all)."""
     after_first_step = minimum(t - 1.0, 1.0)
-    with_momentum = minimum(opt.momentum * 1e300, 1.0)  # 1 for any normal momentum > 0
+    with_momentum = minimum(opt.momentum * 1e30, 1.0)  # 1 for any momentum >= 1e-30
     damping = opt.dampening * after_first_step * with_momentum
     return TorchSGDCoefficients(lr, opt.momentum, 1.0 - damping)
 

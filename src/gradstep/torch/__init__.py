@@ -5,8 +5,11 @@ computes exactly what ``gradstep.optimizers.Adam`` (and Keras 2.2) computes: sam
 defaults and equations, the same per-element rule function. Param groups, lr schedulers,
 ``state_dict``/``load_state_dict``, closures, DDP, ``ZeroRedundancyOptimizer`` and FSDP2
 work as with torch's own optimizers; ``clipnorm`` clips by the global norm of every
-gradient of the optimizer (across ranks too). Importing ``gradstep`` alone never imports
-torch.
+gradient of the optimizer (across ranks too). ``flavour=`` ("keras22" by default,
+"tf_keras", "keras3", "torch", "optax") computes what that framework computes instead,
+with its defaults, knobs and clipping: ``gradstep.torch.SGD(params, flavour="torch",
+momentum=0.9, dampening=0.1)`` is torch.optim.SGD's arithmetic. Importing ``gradstep``
+alone never imports torch.
 
 Float32/float64 CPU tensors are updated in place by gradstep's NumPy engines through
 zero-copy views (the fused numba kernels when numba is installed: one multi-tensor

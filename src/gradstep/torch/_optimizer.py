@@ -9,8 +9,12 @@ Where things live:
 - ``param_groups`` (and ``defaults``): the NumPy class's hyperparameters (``config_keys``:
   ``lr``, ``decay``, ... with Keras names, except that Adam, Adamax and Nadam hold
   ``beta_1``/``beta_2`` as torch's ``betas`` pair, so lr schedulers can cycle it; see
-  ``_arguments``), ``clipnorm`` and ``clipvalue`` (the same in every group: one global
-  norm over all groups, as Keras computes it; ``opt.clipnorm = x`` sets every group),
+  ``_arguments``; the knobs of the flavour too: RMSprop's ``momentum``/``centered``,
+  SGD's ``dampening``, Adagrad's ``initial_accumulator_value``), ``flavour``,
+  ``clipnorm``, ``clipvalue`` and ``global_clipnorm`` (the same in every group: one
+  global norm over all groups, as Keras computes it; ``opt.clipnorm = x`` sets every
+  group; tf.keras and Keras 3 clip each tensor's norm on its own, on copies of the
+  gradients, before the step),
   plus the group's step counter ``iterations`` (int) and the NumPy class's host scalars
   (Nadam's ``m_schedule``, float). They are part of ``state_dict()`` and checked
   (``_checkpoint``) and restored by ``load_state_dict()``, clipping included (adopted, as
@@ -242,9 +246,14 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         first = groups[0].get(key)
         for index, group in enumerate(groups[1:], 1):
             if group.get(key) != first:
+                fix = (
+                    "the flavour is one setting of the whole optimizer"
+                    if key == "flavour"
+                    else f"clipping is one global setting: set opt.{key}"
+                )
                 raise ValueError(
                     f"param group {index} has {key}={group.get(key)!r} and group 0 "
-                    f"{first!r}; clipping is one global setting: set opt.{key}"
+                    f"{first!r}; {fix}"
                 )
         return first
 

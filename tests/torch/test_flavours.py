@@ -467,3 +467,34 @@ def test_pickle_keeps_flavour_keys():
     assert clone.config_keys == opt.config_keys
     assert "centered" in clone.config_keys
     assert clone.flavour == "torch"
+
+
+# ---- flags and knobs changed between steps -----------------------------------------
+@pytest.mark.parametrize(
+    "name, flavour, built_with, change",
+    [
+        ("Adam", "keras22", {}, {"amsgrad": True}),
+        ("RMSprop", "torch", {}, {"momentum": 0.5}),
+        ("RMSprop", "torch", {"momentum": 0.3}, {"momentum": 0.0}),
+        ("RMSprop", "torch", {}, {"centered": True}),
+        ("RMSprop", "keras3", {"centered": True}, {"centered": False}),
+    ],
+)
+def test_rule_chosen_by_a_group_change_is_used_on_every_path(
+    name, flavour, built_with, change
+):
+    """A group whose flag or knob chooses another rule (and slots) between steps: the
+    steady path must not keep running the recorded kernel; every engine agrees."""
+    results = []
+    for engine in [None, "reference", "torch"]:
+        p = make_params(SHAPES, torch.float64)
+        opt = getattr(gtorch, name)(p, flavour=flavour, engine=engine, **built_with)
+        for step, grads in enumerate(grad_sequence(SHAPES, 6, torch.float64)):
+            if step == 3:
+                opt.param_groups[0].update(change)
+            set_grads(p, grads)
+            opt.step()
+        results.append([x.detach().clone() for x in p])
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert torch.equal(a, b)

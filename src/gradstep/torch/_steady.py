@@ -72,6 +72,15 @@ class Steady:
     slot_pointers: list[int]
     grad_facts: list[tuple[Any, ...]]
     step: AddressedStep | None  # None: no parameter of the group has a gradient
+    rule: Any = None  # the rule ``step`` runs
+
+    def runs(self, rule: Any, names: tuple[str, ...]) -> bool:
+        """Whether the recorded kernel is the step of ``rule`` over slots ``names``
+        (a group's flags or knobs, e.g. RMSprop's ``centered``, may choose another
+        rule and other slots between steps)."""
+        if self.step is None:
+            return True
+        return (self.rule is rule or self.rule == rule) and self.names == names
 
     def holds(self, params: Sequence[torch.Tensor]) -> bool:
         """Whether ``params`` are the recorded tensors, the stepped ones with the
@@ -171,4 +180,5 @@ def steady_record(
         slot_pointers=[t.data_ptr() for t in slots],
         grad_facts=[(torch.strided, dtype, True, p.shape) for p in params],
         step=step,
+        rule=rule,
     )

@@ -288,6 +288,8 @@ class Stepper:
                 return False
             tables.append(table)
         plans = [_schedule(keras_for, i, group) for i, group in enumerate(groups)]
+        if not all(r.runs(p.rule, p.names) for r, p in zip(records, plans)):
+            return False  # another rule or other slots: the general path
 
         def squares() -> list[float]:
             local = []
@@ -515,7 +517,7 @@ def _unchanged(
     for p, q, pointer, slots in zip(
         params, cached.tensors, cached.pointers, cached.slots
     ):
-        if p is not q or p.data_ptr() != pointer:
+        if p is not q or p.data_ptr() != pointer or len(slots) != len(names):
             return False
         current = state[p]
         for name, (slot, slot_pointer) in zip(names, slots):

@@ -63,6 +63,18 @@ _CLIP_KEYS = ("clipnorm", "clipvalue", "global_clipnorm")
 _GLOBAL_KEYS = ("flavour", *_CLIP_KEYS)
 
 
+def _settings_key(settings: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """What identifies a group's settings between steps (None: not comparable)."""
+    plain = (bool, int, float, str, type(None))
+    key = []
+    for name, value in settings.items():
+        parts = value if isinstance(value, tuple) else (value,)
+        if not all(isinstance(part, plain) for part in parts):
+            return None
+        key.append((name, tuple(type(part) for part in parts), value))
+    return tuple(key)
+
+
 class KerasTorchOptimizer(torch.optim.Optimizer):
     """Base of the gradstep.torch optimizers; build concrete ones with ``torch_optimizer``.
 
@@ -191,10 +203,17 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         where = f"param group {index}: "
         hyper = keras_hyperparameters(self.keras_class, group, where, self.config_keys)
         clip = {k: group[k] for k in _GLOBAL_KEYS if k in group}
+        key = _settings_key({**hyper, **clip})
+        cached = self._stepper.keras.get(index)
+        if key is not None and cached is not None and cached[0] == key:
+            return cached[1]  # the same settings as the last call: already checked
         try:
-            return self.keras_class(**hyper, **clip, engine="reference")
+            keras = self.keras_class(**hyper, **clip, engine="reference")
         except (TypeError, ValueError) as error:
             raise ValueError(f"{where}{error}") from None
+        if key is not None:
+            self._stepper.keras[index] = (key, keras)
+        return keras
 
     @property
     def config_keys(self) -> tuple[str, ...]:

@@ -129,6 +129,8 @@ class Stepper:
         self.steady: tuple[list[Steady], Any] | None = None
         # id(group) -> (group, its state[p]["step"] tensor, shared by its parameters)
         self.counters: dict[int, tuple[dict[str, Any], torch.Tensor]] = {}
+        # group index -> (its settings, the NumPy optimizer of those settings)
+        self.keras: dict[int, tuple[Any, Any]] = {}
 
     def counter(self, group: dict[str, Any]) -> torch.Tensor:
         """The 0-dim CPU float32 tensor that mirrors ``group["iterations"]`` as

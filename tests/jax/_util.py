@@ -31,3 +31,30 @@ def jitted_step(tx: Any) -> Any:
         return optax.apply_updates(params, updates), state
 
     return step
+
+
+def assert_golden_trajectory_jit(case: dict) -> None:
+    """Replay a golden case (``tests._golden.load_case``) through gradstep.jax under
+    ``jax.jit`` in float64: relative error <= 1e-10 at every step."""
+    import numpy as np
+
+    import gradstep.jax as gjax
+
+    jnp = jax.numpy
+    with x64():
+        tx = gjax.get({"class_name": case["optimizer"], "config": case["config"]})
+        params = [jnp.asarray(p) for p in case["params"]]
+        state = tx.init(params)
+        step = jitted_step(tx)
+        for n, (grads, expected) in enumerate(zip(case["grads"], case["expected"])):
+            params, state = step(params, state, [jnp.asarray(g) for g in grads])
+            for i, (actual, want) in enumerate(zip(params, expected)):
+                assert actual.dtype == jnp.float64
+                np.testing.assert_allclose(
+                    np.asarray(actual),
+                    want,
+                    rtol=1e-10,
+                    atol=0,
+                    err_msg=f"step {n + 1}, param {i}",
+                )
+        assert int(state.count) == len(case["grads"])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from .._golden import case_id, flavour_files, load_case
-from ._util import jitted_step, x64
+from ._util import assert_golden_trajectory_jit, jitted_step, x64
 
 jax = pytest.importorskip("jax")
 optax = pytest.importorskip("optax")
@@ -20,23 +20,7 @@ CASES = flavour_files()
 
 @pytest.mark.parametrize("path", CASES, ids=[case_id(p) for p in CASES])
 def test_flavour_trajectory_jit_float64(path):
-    case = load_case(path)
-    with x64():
-        tx = gjax.get({"class_name": case["optimizer"], "config": case["config"]})
-        params = [jnp.asarray(p) for p in case["params"]]
-        state = tx.init(params)
-        step = jitted_step(tx)
-        for n, (grads, expected) in enumerate(zip(case["grads"], case["expected"])):
-            params, state = step(params, state, [jnp.asarray(g) for g in grads])
-            for i, (actual, want) in enumerate(zip(params, expected)):
-                assert actual.dtype == jnp.float64
-                np.testing.assert_allclose(
-                    np.asarray(actual),
-                    want,
-                    rtol=1e-10,
-                    atol=0,
-                    err_msg=f"step {n + 1}, param {i}",
-                )
+    assert_golden_trajectory_jit(load_case(path))
 
 
 SAME_AS_OPTAX = [

@@ -9,7 +9,7 @@ import pytest
 
 from .._golden import golden_files, load_case
 from ..cases import all_configs, config_ids
-from ._util import jitted_step, x64
+from ._util import assert_golden_trajectory_jit, jitted_step, x64
 
 jax = pytest.importorskip("jax")
 jnp = jax.numpy
@@ -21,24 +21,7 @@ CONFIGS = all_configs()
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_golden_trajectory_jit_float64(path):
-    case = load_case(path)
-    with x64():
-        tx = gjax.get({"class_name": case["optimizer"], "config": case["config"]})
-        params = [jnp.asarray(p) for p in case["params"]]
-        state = tx.init(params)
-        step = jitted_step(tx)
-        for n, (grads, expected) in enumerate(zip(case["grads"], case["expected"])):
-            params, state = step(params, state, [jnp.asarray(g) for g in grads])
-            for i, (actual, want) in enumerate(zip(params, expected)):
-                assert actual.dtype == jnp.float64
-                np.testing.assert_allclose(
-                    np.asarray(actual),
-                    want,
-                    rtol=1e-10,
-                    atol=0,
-                    err_msg=f"step {n + 1}, param {i}",
-                )
-        assert int(state.count) == len(case["grads"])
+    assert_golden_trajectory_jit(load_case(path))
 
 
 @pytest.mark.parametrize("name,config", CONFIGS, ids=config_ids(CONFIGS))

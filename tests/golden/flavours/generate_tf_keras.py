@@ -1,8 +1,9 @@
 """Golden trajectories of the real tf_keras legacy optimizers (tensorflow-cpu), float64.
 
-Writes tests/golden/flavours/tf_keras/<optimizer>_<case>.json (format: one JSON object
-per case with name, flavour, optimizer, config (gradstep names), framework,
-framework_version, framework_call, dtype, params, grads, expected).
+Writes one JSON file per case to tests/golden/flavours/tf_keras/. The data, the clip
+thresholds, the checks and the files are ``_cases.py``'s (shared by the four
+generators); an independent numpy transcription of the update equations (see
+tf_keras/NOTES.md, ``reference`` below) must agree with every case to 1e-12 relative.
 
 Runs `tf_keras.optimizers.legacy.*` (the OptimizerV2 classes) eagerly on
 tf.Variable(..., dtype=tf.float64) parameters. Every float hyperparameter that the
@@ -29,17 +30,11 @@ Needs its own virtual environment (never the project's), for example:
 Run from the repository root:
 
     ~/.cache/gradstep-flavours/tf_keras/bin/python tests/golden/flavours/generate_tf_keras.py
+    # --check: also a float64 rerun (bit-identical) and a float32 one (differs)
 
-It imports nothing from gradstep. Before writing, every case is checked:
-- the slots and parameters really are float64;
-- a second float64 run gives bit-identical numbers;
-- a float32 run differs (by ~1e-7 relative, not 0), so the trajectory is float64;
-- an independent numpy transcription of the update equations (see tf_keras/NOTES.md)
-  agrees to 1e-12 relative.
-Prints a one-line summary.
+It imports nothing from gradstep; every slot and hyper variable is asserted float64.
 """
 
-import json
 import math
 import os
 import sys
@@ -50,32 +45,13 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf_keras  # noqa: E402
+from _cases import S2B, S3, S3B, main  # noqa: E402
 
-FLAVOUR = "tf_keras"
-OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), FLAVOUR)
-STEPS = 15
-SEED = 20240612
 VERSION = f"tf_keras {tf_keras.__version__} / tensorflow-cpu {tf.__version__}"
 NADAM_DECAY_BASE = float(np.float32(0.96))  # 0.9599999785423279
 
-# gradstep name -> tf_keras legacy constructor name
-KW = {
-    "lr": "learning_rate",
-    "momentum": "momentum",
-    "nesterov": "nesterov",
-    "rho": "rho",
-    "epsilon": "epsilon",
-    "beta_1": "beta_1",
-    "beta_2": "beta_2",
-    "amsgrad": "amsgrad",
-    "centered": "centered",
-    "initial_accumulator_value": "initial_accumulator_value",
-    "decay": "decay",
-    "schedule_decay": "schedule_decay",
-    "clipnorm": "clipnorm",
-    "clipvalue": "clipvalue",
-    "global_clipnorm": "global_clipnorm",
-}
+# gradstep name -> tf_keras legacy constructor name: the same, but for lr
+KW = {"lr": "learning_rate"}
 # passed as float64 tf.Variable (see the docstring); the rest as Python values
 AS_VARIABLE = {"lr", "momentum", "rho", "epsilon", "beta_1", "beta_2", "decay"}
 
@@ -108,140 +84,126 @@ DEFAULTS = {
     },
 }
 
-SHAPE_SETS = [
-    [(3,), (2, 2), (2, 3, 1)],
-    [(2, 2), (3,)],
-    [(2, 3, 1), (3,), (2, 2)],
-]
-
-# (case name, optimizer, config in gradstep names, gradient kind, shape set)
-# gradient kinds: "normal" (per-step scale 0.2..3), "small" (elements 1e-8..1e-6),
-# "clip" (like normal; clip thresholds (None here) are picked from the data so that
-# they straddle: some steps/tensors/elements clipped, some not).
+# (case name, optimizer, config in gradstep names, gradient kind, shapes): see _cases.py
+# tf_keras clips by value, then by norm (per tensor), then by global norm.
 CASES = [
-    ("sgd_default", "SGD", {}, "normal", 0),
-    ("sgd_momentum", "SGD", {"lr": 0.01, "momentum": 0.9}, "normal", 1),
+    ("sgd_default", "SGD", {}, "normal", S3),
+    ("sgd_momentum", "SGD", {"lr": 0.01, "momentum": 0.9}, "normal", S2B),
     (
         "sgd_nesterov",
         "SGD",
         {"lr": 0.02, "momentum": 0.85, "nesterov": True},
         "normal",
-        2,
+        S3B,
     ),
     (
         "sgd_momentum_decay",
         "SGD",
         {"lr": 0.02, "momentum": 0.8, "decay": 0.1},
         "normal",
-        0,
+        S3,
     ),
-    ("sgd_clipnorm", "SGD", {"lr": 0.05, "clipnorm": None}, "clip", 1),
-    ("rmsprop_default", "RMSprop", {}, "normal", 0),
-    ("rmsprop_lr_rho", "RMSprop", {"lr": 0.01, "rho": 0.8}, "normal", 1),
-    ("rmsprop_centered", "RMSprop", {"lr": 0.01, "centered": True}, "normal", 2),
+    ("sgd_clipnorm", "SGD", {"lr": 0.05, "clipnorm": "auto"}, "normal", S2B),
+    ("rmsprop_default", "RMSprop", {}, "normal", S3),
+    ("rmsprop_lr_rho", "RMSprop", {"lr": 0.01, "rho": 0.8}, "normal", S2B),
+    ("rmsprop_centered", "RMSprop", {"lr": 0.01, "centered": True}, "normal", S3B),
     (
         "rmsprop_momentum",
         "RMSprop",
         {"lr": 0.005, "rho": 0.85, "momentum": 0.7},
         "normal",
-        0,
+        S3,
     ),
     (
         "rmsprop_centered_momentum",
         "RMSprop",
-        {"lr": 0.005, "rho": 0.9, "momentum": 0.6, "centered": True, "epsilon": 1e-6},
+        {"lr": 0.005, "rho": 0.9, "momentum": 0.6, "centered": True, "epsilon": 1e-06},
         "normal",
-        1,
+        S2B,
     ),
     (
         "rmsprop_epsilon_small_grads",
         "RMSprop",
-        {"lr": 0.01, "epsilon": 1e-7},
+        {"lr": 0.01, "epsilon": 1e-07},
         "small",
-        2,
+        S3B,
     ),
     (
         "rmsprop_momentum_epsilon_small_grads",
         "RMSprop",
         {"lr": 0.01, "momentum": 0.5, "epsilon": 1e-13},
         "small",
-        0,
+        S3,
     ),
     (
         "rmsprop_centered_epsilon_small_grads",
         "RMSprop",
-        {"lr": 0.01, "centered": True, "epsilon": 1e-7},
+        {"lr": 0.01, "centered": True, "epsilon": 1e-07},
         "small",
-        1,
+        S2B,
     ),
-    (
-        "rmsprop_clipvalue",
-        "RMSprop",
-        {"lr": 0.01, "clipvalue": None},
-        "clip",
-        0,
-    ),
-    ("adagrad_default", "Adagrad", {}, "normal", 0),
+    ("rmsprop_clipvalue", "RMSprop", {"lr": 0.01, "clipvalue": "auto"}, "normal", S3),
+    ("adagrad_default", "Adagrad", {}, "normal", S3),
     (
         "adagrad_initial_accumulator",
         "Adagrad",
-        {"lr": 0.05, "initial_accumulator_value": 0.5, "epsilon": 1e-6},
+        {"lr": 0.05, "initial_accumulator_value": 0.5, "epsilon": 1e-06},
         "normal",
-        1,
+        S2B,
     ),
     (
         "adagrad_epsilon_small_grads",
         "Adagrad",
-        {"lr": 0.01, "initial_accumulator_value": 0.0, "epsilon": 1e-7},
+        {"lr": 0.01, "initial_accumulator_value": 0.0, "epsilon": 1e-07},
         "small",
-        2,
+        S3B,
     ),
     (
         "adagrad_clipvalue_clipnorm",
         "Adagrad",
-        {"lr": 0.1, "clipvalue": None, "clipnorm": None},
-        "clip",
-        2,
+        {"lr": 0.1, "clipvalue": "auto", "clipnorm": "auto"},
+        "normal",
+        S3B,
     ),
-    ("adadelta_default", "Adadelta", {}, "normal", 0),
+    ("adadelta_default", "Adadelta", {}, "normal", S3),
     (
         "adadelta_lr_rho",
         "Adadelta",
-        {"lr": 1.0, "rho": 0.9, "epsilon": 1e-6},
+        {"lr": 1.0, "rho": 0.9, "epsilon": 1e-06},
         "normal",
-        1,
+        S2B,
     ),
     (
         "adadelta_epsilon_small_grads",
         "Adadelta",
         {"lr": 1.0, "epsilon": 1e-13},
         "small",
-        2,
+        S3B,
     ),
-    ("adam_default", "Adam", {}, "normal", 0),
+    ("adam_default", "Adam", {}, "normal", S3),
     (
         "adam_betas",
         "Adam",
-        {"lr": 0.01, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-6},
+        {"lr": 0.01, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-06},
         "normal",
-        1,
+        S2B,
     ),
     (
         "adam_amsgrad",
         "Adam",
         {"lr": 0.01, "beta_1": 0.85, "beta_2": 0.95, "amsgrad": True},
         "normal",
-        2,
+        S3B,
     ),
-    ("adam_decay", "Adam", {"lr": 0.02, "decay": 0.05}, "normal", 0),
+    ("adam_decay", "Adam", {"lr": 0.02, "decay": 0.05}, "normal", S3),
+    ("adam_epsilon_small_grads", "Adam", {"lr": 0.01, "epsilon": 1e-07}, "small", S2B),
     (
-        "adam_epsilon_small_grads",
+        "adam_global_clipnorm",
         "Adam",
-        {"lr": 0.01, "epsilon": 1e-7},
-        "small",
-        1,
+        {"lr": 0.01, "global_clipnorm": "auto"},
+        "normal",
+        S3,
     ),
-    ("adam_global_clipnorm", "Adam", {"lr": 0.01, "global_clipnorm": None}, "clip", 0),
     (
         "adam_amsgrad_clipvalue_global_clipnorm",
         "Adam",
@@ -249,28 +211,28 @@ CASES = [
             "lr": 0.01,
             "amsgrad": True,
             "beta_2": 0.9,
-            "clipvalue": None,
-            "global_clipnorm": None,
+            "clipvalue": "auto",
+            "global_clipnorm": "auto",
         },
-        "clip",
-        2,
+        "normal",
+        S3B,
     ),
-    ("adamax_default", "Adamax", {}, "normal", 0),
+    ("adamax_default", "Adamax", {}, "normal", S3),
     (
         "adamax_betas",
         "Adamax",
-        {"lr": 0.01, "beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6},
+        {"lr": 0.01, "beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-06},
         "normal",
-        1,
+        S2B,
     ),
     (
         "adamax_epsilon_small_grads",
         "Adamax",
-        {"lr": 0.01, "epsilon": 1e-7},
+        {"lr": 0.01, "epsilon": 1e-07},
         "small",
-        2,
+        S3B,
     ),
-    ("nadam_default", "Nadam", {}, "normal", 0),
+    ("nadam_default", "Nadam", {}, "normal", S3),
     (
         "nadam_schedule_decay",
         "Nadam",
@@ -278,102 +240,27 @@ CASES = [
             "lr": 0.01,
             "beta_1": 0.85,
             "beta_2": 0.99,
-            "epsilon": 1e-6,
+            "epsilon": 1e-06,
             "schedule_decay": 0.2,
         },
         "normal",
-        1,
+        S2B,
     ),
     (
         "nadam_epsilon_small_grads",
         "Nadam",
-        {"lr": 0.01, "epsilon": 1e-7},
+        {"lr": 0.01, "epsilon": 1e-07},
         "small",
-        2,
+        S3B,
     ),
     (
         "nadam_clipnorm_clipvalue",
         "Nadam",
-        {"lr": 0.01, "clipnorm": None, "clipvalue": None},
-        "clip",
-        0,
+        {"lr": 0.01, "clipnorm": "auto", "clipvalue": "auto"},
+        "normal",
+        S3,
     ),
 ]
-
-
-# ----------------------------------------------------------------------------- data
-
-
-def make_data(rng, shapes, kind):
-    params = []
-    for shape in shapes:
-        mag = rng.uniform(0.5, 2.0, size=shape)
-        sign = np.where(rng.uniform(size=shape) < 0.5, -1.0, 1.0)
-        params.append(mag * sign)
-    grads = []
-    for _ in range(STEPS):
-        step = []
-        if kind == "small":
-            for shape in shapes:
-                mag = 10.0 ** rng.uniform(-8.0, -6.0, size=shape)
-                sign = np.where(rng.uniform(size=shape) < 0.5, -1.0, 1.0)
-                step.append(mag * sign)
-        else:
-            scale = math.exp(rng.uniform(math.log(0.2), math.log(3.0)))
-            for shape in shapes:
-                step.append(rng.normal(size=shape) * scale)
-        grads.append(step)
-    return params, grads
-
-
-def round2(x):
-    """Round to 2 significant digits (a readable threshold)."""
-    e = math.floor(math.log10(abs(x)))
-    return round(x, 1 - e)
-
-
-def tensor_norms(grads):
-    return [float(np.sqrt(np.sum(g * g))) for step in grads for g in step]
-
-
-def global_norms(grads):
-    return [float(np.sqrt(sum(float(np.sum(g * g)) for g in step))) for step in grads]
-
-
-def pick_clip_thresholds(config, grads):
-    """Thresholds that clip some steps/tensors/elements and not others.
-
-    tf_keras clips by value first, then by norm, so the norm threshold is
-    picked on the value-clipped gradients."""
-    if "clipvalue" in config:
-        vals = np.concatenate([np.abs(g).ravel() for step in grads for g in step])
-        config["clipvalue"] = round2(float(np.quantile(vals, 0.8)))
-        cv = config["clipvalue"]
-        grads = [[np.clip(g, -cv, cv) for g in step] for step in grads]
-    if "clipnorm" in config:
-        config["clipnorm"] = round2(float(np.median(tensor_norms(grads))))
-    if "global_clipnorm" in config:
-        config["global_clipnorm"] = round2(float(np.median(global_norms(grads))))
-
-
-def clip_stats(config, grads):
-    out = {}
-    if config.get("clipvalue") is not None:
-        cv = config["clipvalue"]
-        vals = np.concatenate([np.abs(g).ravel() for step in grads for g in step])
-        out["clipvalue_elements_clipped"] = f"{int(np.sum(vals > cv))}/{vals.size}"
-        grads = [[np.clip(g, -cv, cv) for g in step] for step in grads]
-    if config.get("clipnorm") is not None:
-        n = tensor_norms(grads)
-        out["clipnorm_tensors_clipped"] = (
-            f"{sum(x > config['clipnorm'] for x in n)}/{len(n)}"
-        )
-    if config.get("global_clipnorm") is not None:
-        n = global_norms(grads)
-        out["global_clipnorm_steps_clipped"] = (
-            f"{sum(x > config['global_clipnorm'] for x in n)}/{len(n)}"
-        )
-    return out
 
 
 # ------------------------------------------------------ the real tf_keras legacy
@@ -390,17 +277,18 @@ def build_optimizer(opt_name, config, dtype):
     shown = []
     for k, v in full.items():
         if k in AS_VARIABLE:
-            kwargs[KW[k]] = tf.Variable(v, dtype=dtype)
-            shown.append(f"{KW[k]}=tf.Variable({v!r}, dtype=tf.{dtype})")
+            kwargs[KW.get(k, k)] = tf.Variable(v, dtype=dtype)
+            shown.append(f"{KW.get(k, k)}=tf.Variable({v!r}, dtype=tf.{dtype})")
         else:
-            kwargs[KW[k]] = v
-            shown.append(f"{KW[k]}={v!r}")
+            kwargs[KW.get(k, k)] = v
+            shown.append(f"{KW.get(k, k)}={v!r}")
     cls = getattr(tf_keras.optimizers.legacy, opt_name)
     call = f"tf_keras.optimizers.legacy.{opt_name}({', '.join(shown)})"
     return cls(**kwargs), call
 
 
-def run_tf_keras(opt_name, config, params, grads, dtype):
+def run(opt_name, config, params, grads, dtype):
+    """The trajectory (the parameters after every step) and what was run."""
     variables = [
         tf.Variable(np.asarray(p, dtype=dtype), dtype=dtype, name=f"p{i}")
         for i, p in enumerate(params)
@@ -424,7 +312,9 @@ def run_tf_keras(opt_name, config, params, grads, dtype):
             assert value.dtype.name == dtype, (opt_name, name, value.dtype)
     for v in variables:
         assert v.dtype.name == dtype
-    return out, call
+    return out, call + (
+        "; eager opt.apply_gradients(zip(grads, variables)) on tf.float64 tf.Variables"
+    )
 
 
 # --------------------------------------------- independent numpy transcription
@@ -532,80 +422,17 @@ def reference(opt_name, config, params, grads):
     return out
 
 
-# ----------------------------------------------------------------------------- main
-
-
-def max_rel(a, b):
-    worst = 0.0
-    for sa, sb in zip(a, b):
-        for x, y in zip(sa, sb):
-            d = np.abs(np.asarray(x) - np.asarray(y)) / np.maximum(np.abs(y), 1e-300)
-            worst = max(worst, float(np.max(d)))
-    return worst
-
-
-def tolist(arrs):
-    return [np.asarray(a, dtype=np.float64).tolist() for a in arrs]
-
-
-def main():
-    tf.random.set_seed(0)
-    os.makedirs(OUT_DIR, exist_ok=True)
-    rng = np.random.default_rng(SEED)
-    worst_ref = 0.0
-    min_f32 = math.inf
-    written = 0
-    for name, opt_name, config, kind, shape_set in CASES:
-        shapes = SHAPE_SETS[shape_set]
-        config = dict(config)
-        for _ in range(50):
-            params, grads = make_data(rng, shapes, kind)
-            pick_clip_thresholds(config, grads)
-            ref = reference(opt_name, config, params, grads)
-            if min(float(np.min(np.abs(p))) for s in ref for p in s) >= 1e-3:
-                break
-        else:
-            raise RuntimeError(f"{name}: no data with |params| >= 1e-3")
-        expected, call = run_tf_keras(opt_name, config, params, grads, "float64")
-        again, _ = run_tf_keras(opt_name, config, params, grads, "float64")
-        for sa, sb in zip(expected, again):
-            for x, y in zip(sa, sb):
-                assert np.array_equal(x, y), f"{name}: not deterministic"
-        f32, _ = run_tf_keras(opt_name, config, params, grads, "float32")
-        d32 = max_rel(f32, expected)
-        assert 1e-9 < d32 < 1e-3, f"{name}: float32 run differs by {d32}"
-        min_f32 = min(min_f32, d32)
-        dref = max_rel(expected, ref)
-        assert dref < 1e-12, f"{name}: numpy reference differs by {dref}"
-        worst_ref = max(worst_ref, dref)
-        stats = clip_stats(config, grads)
-        if stats:
-            print(f"  {name}: {config} {stats}", file=sys.stderr)
-        doc = {
-            "name": name,
-            "flavour": FLAVOUR,
-            "optimizer": opt_name,
-            "config": config,
-            "framework": "tf_keras",
-            "framework_version": VERSION,
-            "framework_call": call
-            + "; eager opt.apply_gradients(zip(grads, variables)) on tf.float64"
-            " tf.Variables",
-            "dtype": "float64",
-            "params": tolist(params),
-            "grads": [tolist(s) for s in grads],
-            "expected": [tolist(s) for s in expected],
-        }
-        with open(os.path.join(OUT_DIR, name + ".json"), "w") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
-        written += 1
-    print(
-        f"tf_keras: wrote {written} cases to {OUT_DIR} ({VERSION}); "
-        f"max rel diff vs numpy reference {worst_ref:.1e}; "
-        f"float32 runs differ by >= {min_f32:.1e}; reruns bit-identical"
-    )
-
-
 if __name__ == "__main__":
-    main()
+    tf.random.set_seed(0)
+    sys.exit(
+        main(
+            "tf_keras",
+            CASES,
+            run,
+            framework="tf_keras",
+            version=VERSION,
+            clip_order=("clipvalue", "clipnorm", "global_clipnorm"),
+            per_tensor_clipnorm=True,
+            reference=reference,
+        )
+    )

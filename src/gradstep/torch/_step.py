@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..kernels import Engine
-from ..kernels.clip import Clipping, PerTensorClipping, total
+from ..kernels.clip import Clipping, PerTensorClipping, tensor_norm_factor, total
 from ..kernels.flat import contiguous_span
 from . import _state
 from ._checkpoint import check_iterations, check_scalar
@@ -467,8 +467,8 @@ def _tensor_norm(g: torch.Tensor) -> float:
 
 
 def _tensor_norm_factor(norm: float, clipnorm: float) -> float:
-    """``tensor_norm_factor`` of Python floats (NaN norms give NaN, as there)."""
-    return clipnorm / max(norm, clipnorm)
+    """``tensor_norm_factor`` as a Python float (the tensors multiplied by it)."""
+    return float(tensor_norm_factor(norm, clipnorm))
 
 
 def _scaled(grads: list[np.ndarray], scale: float) -> list[np.ndarray]:

@@ -6,6 +6,7 @@ steps and the step must leave the steady path."""
 from __future__ import annotations
 
 import copy
+import operator
 
 import pytest
 
@@ -226,3 +227,105 @@ def test_a_frozen_group_keeps_the_steady_path():
         _assert_same(*pair)
     assert seen[0].step is None and all(record is seen[0] for record in seen)
     assert [g["iterations"] for g in pair[0][1].param_groups] == [STEPS, STEPS]
+
+
+def _accumulating_run(pair, grads_per_step, change=None, at=3):
+    """The loop of ``zero_grad(set_to_none=False)`` then a backward: each gradient is
+    added in place to whatever ``p.grad`` is (with ``flatten_params``, after the first
+    step, views of the optimizer's own gradient buffer); ``change(params, opt)`` is
+    applied to both just before step ``at``."""
+    for step, grads in enumerate(grads_per_step):
+        for params, opt in pair:
+            if step:
+                opt.zero_grad(set_to_none=False)
+            if change is not None and step == at:
+                change(params, opt)
+            for p, g in zip(params, grads):
+                if p.grad is None:
+                    p.grad = g.clone()
+                else:
+                    p.grad.add_(g)
+            opt.step()
+        _assert_same(*pair)
+
+
+def _own_views(opt):
+    records = opt._stepper.steady[0]
+    return [r.own for r in records]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    "name,config",
+    [("Adam", {"clipnorm": 0.05}), ("SGD", {"momentum": 0.9, "nesterov": True})]
+    + [(n, {}) for n in ("RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam")],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_flatten_params_steps_on_its_own_gradient_buffer(name, config, dtype):
+    """With flatten_params and zero_grad(set_to_none=False), the gradients stay views
+    of the optimizer's buffer and the steady step reads its recorded table: the same
+    numbers as the reference engine with fresh gradients every step."""
+    pair = _pair(name, config, dtype, groups=True, flatten=True)
+    _accumulating_run(pair, grad_sequence(SHAPES, STEPS, dtype=dtype))
+    owns = _own_views(pair[0][1])
+    assert all(own is not None for own in owns)
+    for params, group_own in zip((pair[0][0][:2], pair[0][0][2:]), owns, strict=True):
+        assert all(p.grad is v for p, v in zip(params, group_own.views))
+
+
+def _grad_replaced(params, opt):
+    params[1].grad = torch.zeros_like(params[1])
+
+
+def _grad_storage_replaced(params, opt):
+    params[3].grad.data = torch.zeros_like(params[3].grad)
+
+
+def _grad_removed(params, opt):
+    params[0].grad = None
+
+
+OWN_CHANGES = [_grad_replaced, _grad_storage_replaced, _grad_removed]
+
+
+@pytest.mark.parametrize(
+    "change", OWN_CHANGES, ids=[c.__name__[1:] for c in OWN_CHANGES]
+)
+def test_changed_gradients_leave_the_own_buffer_path(change):
+    """A gradient that is no longer the recorded view (another tensor, other
+    memory, none) is read where it is, with the checks of any gradient."""
+    pair = _pair("Adam", {"amsgrad": True}, groups=True, flatten=True)
+    _accumulating_run(pair, grad_sequence(SHAPES, STEPS), change)
+
+
+def test_zero_grad_without_set_to_none_fills_the_gradient_buffer(monkeypatch):
+    params = make_params(SHAPES)
+    opt = gtorch.Adam(params, flatten_params=True)
+    for grads in grad_sequence(SHAPES, 2):
+        for p, g in zip(params, grads):
+            if p.grad is None:
+                p.grad = g.clone()
+            else:
+                p.grad.add_(g)  # into the views the first step left there
+        opt.step()
+    views = [p.grad for p in params]
+    (own,) = _own_views(opt)
+    assert all(map(operator.is_, views, own.views))
+
+    def no_loop(*args, **kwargs):
+        raise AssertionError("torch's per-tensor zero_grad ran")
+
+    monkeypatch.setattr(torch.optim.Optimizer, "zero_grad", no_loop)
+    with torch.autograd.profiler.profile() as prof:
+        opt.zero_grad(set_to_none=False)
+    assert "Optimizer.zero_grad#Adam.zero_grad" in {
+        e.name for e in prof.function_events
+    }
+    assert all(p.grad is v for p, v in zip(params, views))
+    assert all(not v.any() for v in views)
+    monkeypatch.undo()
+    params[2].grad = torch.ones_like(params[2])  # another tensor: torch's loop
+    opt.zero_grad(set_to_none=False)
+    assert not params[2].grad.any() and params[2].grad is not views[2]
+    opt.zero_grad()  # set_to_none=True: as torch
+    assert all(p.grad is None for p in params)

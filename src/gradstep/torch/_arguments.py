@@ -38,6 +38,7 @@ __all__ = [
     "check_tensor_lr",
     "flavour_of",
     "group_keys",
+    "group_names",
     "has_betas",
     "keras_hyperparameters",
     "normalize",
@@ -231,7 +232,7 @@ def keras_hyperparameters(
     ``config_keys``); ``ValueError`` for a missing key, a multi-element tensor lr, or a
     stray ``beta_1``/``beta_2`` that disagrees with ``betas``."""
     hyper: dict[str, Any] = {}
-    names = _group_names(keys)
+    names = group_names(keys)
     for key in names:
         if key not in group:
             raise ValueError(
@@ -254,7 +255,9 @@ def keras_hyperparameters(
     return hyper
 
 
-def _group_names(keys: tuple[str, ...]) -> tuple[str, ...]:
+def group_names(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The group keys of an optimizer's ``config_keys``: ``beta_1``/``beta_2`` as one
+    ``betas``."""
     if "beta_1" not in keys or "beta_2" not in keys:
         return tuple(keys)
     return tuple(BETAS if k == "beta_1" else k for k in keys if k != "beta_2")

@@ -38,6 +38,7 @@ import torch
 
 from .._threading import share_openmp_with_torch
 from ..kernels import select_engine
+from ..kernels._multi_tensor import same_items
 from ..kernels.clip import Clipping, PerTensorClipping
 from ..optimizers import Optimizer as KerasOptimizer
 from ..optimizers._flavours import check_flavour
@@ -47,6 +48,7 @@ from ._arguments import (
     BETAS,
     check_tensor_lr,
     flavour_of,
+    group_names,
     has_betas,
     keras_hyperparameters,
     normalize,
@@ -200,20 +202,37 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         """A NumPy optimizer with ``group``'s hyperparameters (and clipping), which
         validates them and computes the coefficients; ``ValueError`` names the group and
         the value."""
+        cached = self._stepper.keras.get(index)
+        watched = self._watched_keys()
+        values = [group.get(k) for k in watched]
+        if cached is not None and same_items(values, cached[2]):
+            return cached[1]  # the very objects of the last call: already checked
         where = f"param group {index}: "
         hyper = keras_hyperparameters(self.keras_class, group, where, self.config_keys)
         clip = {k: group[k] for k in _GLOBAL_KEYS if k in group}
         key = _settings_key({**hyper, **clip})
-        cached = self._stepper.keras.get(index)
         if key is not None and cached is not None and cached[0] == key:
-            return cached[1]  # the same settings as the last call: already checked
-        try:
-            keras = self.keras_class(**hyper, **clip, engine="reference")
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"{where}{error}") from None
+            keras = cached[1]  # the same settings as the last call: already checked
+        else:
+            try:
+                keras = self.keras_class(**hyper, **clip, engine="reference")
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"{where}{error}") from None
         if key is not None:
-            self._stepper.keras[index] = (key, keras)
+            self._stepper.keras[index] = (key, keras, values)
         return keras
+
+    def _watched_keys(self) -> tuple[str, ...]:
+        """The group keys ``keras_for`` reads: while a group holds the very same
+        objects there (Python numbers are immutable; a tensor lr makes the settings
+        uncacheable), its NumPy optimizer is the cached one."""
+        keys = self.config_keys
+        watched = getattr(self, "_watched", None)
+        if watched is None or watched[0] is not keys:
+            names = group_names(keys)
+            extra = ("beta_1", "beta_2") if BETAS in names else ()
+            watched = self._watched = (keys, (*names, *extra, *_GLOBAL_KEYS))
+        return watched[1]
 
     @property
     def config_keys(self) -> tuple[str, ...]:
@@ -397,6 +416,26 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
             for p, g in swapped:
                 p.grad = g
         return loss
+
+    @torch._disable_dynamo
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """torch's ``zero_grad``; with ``flatten_params=True`` and
+        ``set_to_none=False``, while the gradients are the views of the optimizer's
+        gradient buffer (after a step), one fill of that buffer instead of a loop over
+        the tensors (the same result: every gradient zero, still those views)."""
+        buffers = (
+            None
+            if set_to_none
+            else self._stepper.own_gradient_buffers(self.param_groups)
+        )
+        if buffers is None:
+            super().zero_grad(set_to_none)
+            return
+        if not hasattr(self, "_zero_grad_profile_name"):
+            self._patch_step_function()
+        with torch.autograd.profiler.record_function(self._zero_grad_profile_name):
+            for buffer in buffers:
+                buffer.zero_()
 
     # torch.compile: the step runs compiled NumPy/numba kernels on host memory, which
     # dynamo cannot trace; it is called as one opaque function (no graph break warnings)

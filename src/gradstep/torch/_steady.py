@@ -11,6 +11,13 @@ microsecond per tensor instead of eight, and one kernel call per group (two with
 clipnorm: the per-tensor sums of squares first, the same values as the fused engine's,
 summed over the ranks of ``clipnorm_group`` under ZeroRedundancyOptimizer).
 
+With ``flatten_params=True`` the general step leaves each gradient as a view of one
+buffer that the optimizer owns (``p.grad`` points there, and a backward after
+``zero_grad(set_to_none=False)`` accumulates into it). While those very views come back
+at their addresses, the steady step checks only that (``p.grad is view``, one address
+each) and reuses the recorded address table: the checks that make a user's gradient
+safe to read by address are not needed for memory the optimizer holds.
+
 Parameters without a gradient (frozen ones, say) are skipped as torch does, and as long
 as the same ones have none, steps stay steady. Anything else sends the step to the
 general path, which checks it and raises the error, if there is one: other parameters or
@@ -33,7 +40,7 @@ import torch
 from ..kernels._multi_tensor import same_items
 from ..kernels.fused import AddressedStep, addressed_step
 
-__all__ = ["Steady", "same_snapshot", "state_snapshot", "steady_record"]
+__all__ = ["OwnGradients", "Steady", "same_snapshot", "state_snapshot", "steady_record"]
 
 _NUMPY_DTYPES = {
     torch.float32: np.dtype(np.float32),
@@ -59,6 +66,25 @@ def same_snapshot(
 
 
 @dataclass
+class OwnGradients:
+    """The gradients of a group as views of the optimizer's own buffer: ``grads`` as
+    the record found them (None where a parameter had none), the views' addresses,
+    and the address table of the stepped ones (the same numbers)."""
+
+    buffer: torch.Tensor
+    grads: list[torch.Tensor | None]
+    views: list[torch.Tensor]
+    pointers: list[int]
+    table: np.ndarray
+
+    def hold(self, grads: list[torch.Tensor | None]) -> bool:
+        return (
+            same_items(grads, self.grads)
+            and list(map(_data_ptr, self.views)) == self.pointers
+        )
+
+
+@dataclass
 class Steady:
     """One param group as the last step left it (see the module docstring)."""
 
@@ -73,6 +99,7 @@ class Steady:
     grad_facts: list[tuple[Any, ...]]
     step: AddressedStep | None  # None: no parameter of the group has a gradient
     rule: Any = None  # the rule ``step`` runs
+    own: OwnGradients | None = None  # flatten_params: gradients in our buffer
 
     def runs(self, rule: Any, names: tuple[str, ...]) -> bool:
         """Whether the recorded kernel is the step of ``rule`` over slots ``names``
@@ -86,12 +113,17 @@ class Steady:
         """Whether ``params`` are the recorded tensors, the stepped ones with the
         recorded slot tensors, all at the recorded addresses (the caller checks that
         ``optimizer.state`` still holds the recorded per-parameter dicts)."""
-        return (
+        if not (
             same_items(params, self.params)
             and list(map(_data_ptr, self.active)) == self.pointers
-            and same_items(
-                [d.get(n) for d in self.states for n in self.names], self.slots
-            )
+        ):
+            return False
+        if len(self.names) == 1:
+            slots = list(map(operator.methodcaller("get", self.names[0]), self.states))
+        else:
+            slots = [d.get(n) for d in self.states for n in self.names]
+        return (
+            same_items(slots, self.slots)
             and list(map(_data_ptr, self.slots)) == self.slot_pointers
         )
 
@@ -100,6 +132,8 @@ class Steady:
         those have gradients and every one is a plain contiguous CPU tensor of its
         parameter's shape and dtype."""
         grads = [p.grad for p in params]
+        if self.own is not None and self.own.hold(grads):
+            return self.own.table
         if self.stepped is not None:
             if [g is not None for g in grads] != self.stepped:
                 return None
@@ -121,11 +155,13 @@ def steady_record(
     params: list[torch.Tensor],
     state: Any,
     clip: bool,
+    grad_buffer: torch.Tensor | None = None,
 ) -> Steady | None:
     """The record of a group whose parameters ``params`` (those of ``group_params``
     that had a gradient, every one stepped by the fused engine) just took a step, for
-    steps that clip or not (``clip``); None when they do not qualify: not one dtype,
-    not all contiguous, or a rule numba cannot compile."""
+    steps that clip or not (``clip``), with ``grad_buffer`` the buffer its gradients
+    were gathered into (``flatten_params``), if any; None when they do not qualify:
+    not one dtype, not all contiguous, or a rule numba cannot compile."""
     stepped = None
     if len(params) != len(group_params):
         stepped = [p.grad is not None for p in group_params]
@@ -181,4 +217,30 @@ def steady_record(
         grad_facts=[(torch.strided, dtype, True, p.shape) for p in params],
         step=step,
         rule=rule,
+        own=_own_gradients(grad_buffer, group_params, params),
+    )
+
+
+def _own_gradients(
+    buffer: torch.Tensor | None,
+    group_params: list[torch.Tensor],
+    params: list[torch.Tensor],
+) -> OwnGradients | None:
+    """The gradients of ``params`` as views of ``buffer``, if every one is one."""
+    if buffer is None:
+        return None
+    views = [p.grad for p in params]
+    storage = buffer.untyped_storage().data_ptr()
+    if not all(
+        type(g) is torch.Tensor and g.untyped_storage().data_ptr() == storage
+        for g in views
+    ):
+        return None
+    pointers = [g.data_ptr() for g in views]
+    return OwnGradients(
+        buffer=buffer,
+        grads=[p.grad for p in group_params],
+        views=views,
+        pointers=pointers,
+        table=np.array(pointers, dtype=np.int64),
     )

@@ -15,6 +15,7 @@ holds one and calls ``Stepper.step`` with its groups, state and clipping.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,7 @@ from ._steady import Steady, same_snapshot, state_snapshot, steady_record
 __all__ = ["Stepper", "preclip_gradients"]
 
 KerasFor = Callable[[Mapping[str, Any], int], Any]
+_REQUIRES_GRAD = operator.attrgetter("requires_grad")
 
 
 @dataclass
@@ -127,10 +129,12 @@ class Stepper:
         self.bucket_views: dict[Any, _BucketViews] = {}
         # the groups' steady records and the state snapshot they hold for
         self.steady: tuple[list[Steady], Any] | None = None
-        # id(group) -> (group, its state[p]["step"] tensor, shared by its parameters)
-        self.counters: dict[int, tuple[dict[str, Any], torch.Tensor]] = {}
-        # group index -> (its settings, the NumPy optimizer of those settings)
-        self.keras: dict[int, tuple[Any, Any]] = {}
+        # id(group) -> (group, its state[p]["step"] tensor, shared by its parameters,
+        # and that tensor's NumPy view)
+        self.counters: dict[int, tuple[dict[str, Any], torch.Tensor, Any]] = {}
+        # group index -> (its settings, the NumPy optimizer of those settings, the
+        # group's values it was made from)
+        self.keras: dict[int, tuple[Any, Any, list[Any]]] = {}
 
     def counter(self, group: dict[str, Any]) -> torch.Tensor:
         """The 0-dim CPU float32 tensor that mirrors ``group["iterations"]`` as
@@ -139,7 +143,8 @@ class Stepper:
         entry = self.counters.get(id(group))
         if entry is None or entry[0] is not group:
             value = float(group.get("iterations", 0))
-            entry = (group, torch.tensor(value, dtype=torch.float32))
+            counter = torch.tensor(value, dtype=torch.float32)
+            entry = (group, counter, counter.numpy())
             self.counters[id(group)] = entry
         return entry[1]
 
@@ -156,7 +161,9 @@ class Stepper:
         for plan in plans:
             plan.group["iterations"] = plan.t
             plan.group.update(plan.next_scalars)
-            self.counter(plan.group).fill_(float(plan.t))
+            self.counter(plan.group)  # made, if the group is new
+            # written through its NumPy view: a torch op costs microseconds here
+            self.counters[id(plan.group)][2][()] = float(plan.t)
 
     @property
     def steady_possible(self) -> bool:
@@ -240,12 +247,32 @@ class Stepper:
         if not dtensors and not others and self.steady_possible:
             self._record_steady(state, plans, clipping)
 
+    def own_gradient_buffers(
+        self, groups: list[dict[str, Any]]
+    ) -> list[torch.Tensor] | None:
+        """The gradient buffers whose views are every gradient of ``groups``, as the
+        last (steady) step recorded them (``flatten_params``): zeroing them is
+        ``zero_grad(set_to_none=False)``. None when any gradient is another tensor."""
+        if self.steady is None or len(self.steady[0]) != len(groups):
+            return None
+        buffers = []
+        for group, record in zip(groups, self.steady[0]):
+            grads = [p.grad for p in group["params"]]
+            if record.own is not None and record.own.hold(grads):
+                if any(map(_REQUIRES_GRAD, record.own.views)):
+                    return None  # torch's zero_grad turns that off first
+                buffers.append(record.own.buffer)
+            elif grads.count(None) != len(grads):
+                return None
+        return buffers
+
     # ---- the steady path -----------------------------------------------------------
     def _record_steady(
         self, state: Any, plans: list[_Plan], clipping: Clipping
     ) -> None:
         records = []
-        for plan in plans:
+        for index, plan in enumerate(plans):
+            buffers = [b for (i, _), b in self.grad_buffers.items() if i == index]
             record = steady_record(
                 plan.rule,
                 plan.coefficients,
@@ -254,6 +281,7 @@ class Stepper:
                 plan.params,
                 state,
                 clipping.clips,
+                buffers[0].buffer if len(buffers) == 1 else None,
             )
             if record is None:
                 return

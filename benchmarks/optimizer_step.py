@@ -6,8 +6,9 @@ For each optimizer (the seven Keras 2.2 ones plus AMSGrad), float32, and each wo
     b: 1,000 tensors of 2**14 parameters
     c: an MLP/CNN-like mix of ~100 tensors, ~4M parameters in all
 
-it times, interleaved (each round runs every contender once, in a shuffled order), the
-median over the rounds of one step of:
+it times the median over the rounds of one step of each contender below: the bandwidth
+kernel first, on its own, then the others interleaved (each round runs every one once,
+the rounds taking the orders in turn):
 
     bandwidth     a numba kernel that reads and writes the same arrays as the optimizer
                   (params, grads, slots in; params, slots out) with trivial arithmetic,
@@ -39,6 +40,7 @@ on); only the memory traffic is comparable, which is the point here.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import random
 import statistics
@@ -156,6 +158,10 @@ class Contender:
 
 def _bandwidth_kernels():
     from numba import njit, prange
+
+    from gradstep._threading import configure_numba_threads
+
+    configure_numba_threads()  # as gradstep's kernels run: workers sleep when idle
 
     options = {"parallel": True, "error_model": "numpy", "cache": True}
     half = np.float32(0.5)
@@ -292,22 +298,44 @@ def _jit_contender(label: str, tx, params, grads) -> Contender:
     return Contender(label, step, sync)
 
 
-def measure(items: list[Contender], rounds: int, reps: int) -> dict[str, float]:
-    """Median seconds per step of each contender, interleaved round by round."""
+def measure(
+    items: list[Contender], rounds: int, reps: int
+) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """Median seconds per step of each contender and every round's time (for ratios
+    paired within a round). The bandwidth kernel is timed first, on its own: right
+    after its numba threads, an XLA computation was measured 20-70% slower, so it must
+    not sit between the contenders. These run interleaved, each round in another
+    order (the permutations in turn: each contender as often first as the others)."""
     for c in items:  # warm-up: compile, allocate, fault pages in
         for _ in range(2):
             c.step()
         c.sync()
+    alone = [c for c in items if c.name == "bandwidth"]
+    others = [c for c in items if c.name != "bandwidth"]
     times: dict[str, list[float]] = {c.name: [] for c in items}
+
+    def timed(c: Contender) -> None:
+        start = time.perf_counter()
+        for _ in range(reps):
+            c.step()
+        c.sync()
+        times[c.name].append((time.perf_counter() - start) / reps)
+
+    for c in alone:
+        for _ in range(rounds):
+            timed(c)
+    orders = list(itertools.permutations(others))
+    random.Random(0).shuffle(orders)
     for r in range(rounds):
-        order = random.Random(r).sample(items, len(items))  # no fixed neighbours
-        for c in order:
-            start = time.perf_counter()
-            for _ in range(reps):
-                c.step()
-            c.sync()
-            times[c.name].append((time.perf_counter() - start) / reps)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+        for c in orders[r % len(orders)]:
+            timed(c)
+    return {name: statistics.median(ts) for name, ts in times.items()}, times
+
+
+def paired_ratio(times: dict[str, list[float]], peer: str, ours: str) -> float:
+    """The median over rounds of peer time / our time in the same round: the two ran
+    next to each other, so a slow stretch of the machine moves both."""
+    return statistics.median(a / b for a, b in zip(times[peer], times[ours]))
 
 
 def run_table(args) -> None:
@@ -320,9 +348,14 @@ def run_table(args) -> None:
             items, slots = contenders(
                 key, shapes, not args.no_peers, args.jax, args.flavour
             )
-            medians = measure(items, args.rounds, reps)
+            medians, times = measure(items, args.rounds, reps)
             nbytes = 4 * (3 + 2 * slots) * total
-            rows.append((workload, key, len(shapes), total, nbytes, medians))
+            paired = (
+                paired_ratio(times, "optax", "gradstep.jax")
+                if "gradstep.jax" in medians and "optax" in medians
+                else None
+            )
+            rows.append((workload, key, len(shapes), total, nbytes, medians, paired))
             _print_block(rows[-1])
             del items
     if not args.jax:
@@ -331,7 +364,7 @@ def run_table(args) -> None:
 
 
 def _print_block(row) -> None:
-    workload, key, count, total, nbytes, medians = row
+    workload, key, count, total, nbytes, medians, _ = row
     print(
         f"\n== workload {workload} ({count} tensors, {total:,} params), {key}, "
         f"{nbytes / total:.0f} B/param"
@@ -366,7 +399,7 @@ def _print_summary(rows) -> None:
         "x numpy",
     ]
     print(" | ".join(head))
-    for workload, key, _, _, nbytes, m in rows:
+    for workload, key, _, _, nbytes, m, _ in rows:
         ours = m["fused/flat"]
         torch_times = [
             m[k] for k in ("torch-default", "torch-foreach", "torch-fused") if k in m
@@ -386,31 +419,38 @@ def _print_summary(rows) -> None:
 
 
 def _print_jax_summary(rows) -> None:
-    rows = [row for row in rows if "gradstep.jax" in row[5] and "optax" in row[5]]
+    rows = [row for row in rows if row[6] is not None]
     if not rows:
         return
     print(
         "\n== gradstep.jax vs optax, both under jax.jit with donated params and state;"
-        " x optax = optax time / gradstep.jax time (>= 1.0: gradstep.jax as fast);"
+        " x optax = optax time / gradstep.jax time (>= 1.0: gradstep.jax as fast), of"
+        " the medians and (paired) the median of the ratios within each round;"
         " bw = bandwidth time / time"
     )
-    print(
-        " | ".join(
-            ["wl", "optimizer", "jax ms", "optax ms", "x optax", "bw jax", "bw optax"]
-        )
-    )
-    for workload, key, _, _, _, m in rows:
+    head = ["wl", "optimizer", "jax ms", "optax ms", "x optax", "x optax paired"]
+    print(" | ".join([*head, "bw jax", "bw optax"]))
+    ratios = []
+    for workload, key, _, _, _, m, paired in rows:
         ours, theirs, bw = m["gradstep.jax"], m["optax"], m["bandwidth"]
+        ratios.append(paired)
         cells = [
             workload,
             key,
             f"{ours * 1e3:.2f}",
             f"{theirs * 1e3:.2f}",
             f"{theirs / ours:.2f}",
+            f"{paired:.2f}",
             f"{bw / ours:.2f}",
             f"{bw / theirs:.2f}",
         ]
         print(" | ".join(cells))
+    geomean = float(np.exp(np.mean(np.log(ratios))))
+    print(
+        f"geometric mean of the paired ratios {geomean:.3f} "
+        f"({min(ratios):.2f}-{max(ratios):.2f}, {sum(r >= 1 for r in ratios)} of "
+        f"{len(ratios)} >= 1.0)"
+    )
 
 
 # ---- first-step latency ----------------------------------------------------------------

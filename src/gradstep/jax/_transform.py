@@ -19,7 +19,10 @@ One step, for parameters ``p`` and gradients ``g`` (any pytree), traced by JAX:
    Nesterov's, read off its jaxpr: ``_ops.additive_form``) the update is the rule run at
    ``p = 0``, i.e. ``d`` or ``-d``, and ``optax.apply_updates`` gives the rule's result
    bit for bit; otherwise it is ``p_new - p`` (exact whenever ``p_new`` is within a
-   factor 2 of ``p``).
+   factor 2 of ``p``). The update is multiplied by a 1 that XLA cannot fold (exact):
+   where it is a slot itself (Keras's momentum: ``d = v``), ``p + d`` would otherwise
+   be a one-operation fusion, which XLA:CPU runs 5-7% slower than one with a multiply
+   (benchmarks/RESULTS.md, section 4).
 """
 
 from __future__ import annotations
@@ -150,6 +153,7 @@ def transformation(opt: Optimizer) -> optax.GradientTransformation:
         slot_leaves = [jax.tree_util.tree_leaves(state.slots[n]) for n in slot_names]
         form = additive_form(raw_rule, type(c), len(slot_names))
         new_updates, new_slots = [], [[] for _ in slot_names]
+        ones: dict[Any, Any] = {}
         for i, (p, g) in enumerate(zip(p_leaves, g_leaves)):
             leaf_dtype = jnp.result_type(p)
             c_leaf = type(c)(*(jnp.asarray(x, leaf_dtype) for x in c))
@@ -161,7 +165,9 @@ def transformation(opt: Optimizer) -> optax.GradientTransformation:
                 zero = jnp.zeros((), leaf_dtype)
                 out = rule(zero, g.astype(leaf_dtype), *slots_in, c_leaf)
                 update = jnp.broadcast_to(out[0], jnp.shape(p))
-            new_updates.append(update.astype(leaf_dtype))
+            if leaf_dtype not in ones:
+                ones[leaf_dtype] = _opaque_one(leaf_dtype)
+            new_updates.append(update.astype(leaf_dtype) * ones[leaf_dtype])
             for k, value in enumerate(out[1:]):
                 new_slots[k].append(jnp.asarray(value, leaf_dtype))
         unflatten = jax.tree_util.tree_unflatten
@@ -205,6 +211,11 @@ def transformation(opt: Optimizer) -> optax.GradientTransformation:
         ]
 
     return optax.GradientTransformation(init, update)
+
+
+def _opaque_one(dtype: Any) -> Any:
+    """1 of ``dtype`` that XLA cannot fold away (an optimization barrier)."""
+    return jax.lax.optimization_barrier(jnp.ones((), dtype))
 
 
 def check_keywords(cls: type, kwargs: Mapping[str, Any]) -> None:

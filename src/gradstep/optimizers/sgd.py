@@ -57,6 +57,12 @@ def buffer_coefficients(opt, t, lr, scalars):
     return TorchSGDCoefficients(lr, opt.momentum, 1.0 - damping)
 
 
+def trace_coefficients(opt, t, lr, scalars):
+    """optax's trace: torch's buffer without dampening (optax has none), whose factor
+    1 is then a constant, not something computed from the step."""
+    return TorchSGDCoefficients(lr, opt.momentum, 1.0)
+
+
 def _keras_rule(opt):
     return nesterov_rule if opt.nesterov else momentum_rule
 
@@ -95,7 +101,7 @@ FLAVOURS = {
     ),
     "optax": Variant(
         None,
-        buffer_coefficients,
+        trace_coefficients,
         ("moment",),
         select=_buffer_rule,
         defaults={"lr": REQUIRED},

@@ -15,7 +15,8 @@ Float32/float64 CPU tensors are updated in place by gradstep's NumPy engines thr
 zero-copy views (the fused numba kernels when numba is installed: one multi-tensor
 kernel call per param group, and about a microsecond per tensor once the same
 parameters come back step after step); ``flatten_params=True`` puts each group's
-parameters in one buffer.
+parameters in one buffer, and its gradients too (with ``zero_grad(set_to_none=False)``
+the backward accumulates there and steps skip the per-gradient checks).
 CUDA tensors and float16/bfloat16 run the same rule with torch operations (float32 math
 and state for 16-bit parameters). Under ZeroRedundancyOptimizer pass
 ``clipnorm_group="world"`` so clipnorm sums the squared norms of all ranks' partitions;

@@ -33,6 +33,7 @@ on); only the memory traffic is comparable, which is the point here.
     python benchmarks/optimizer_step.py --optimizers adam,sgd --workloads b --rounds 9
     python benchmarks/optimizer_step.py --jax --rounds 9   # gradstep.jax vs optax only
     python benchmarks/optimizer_step.py --jax --flavour optax  # same numerics as optax
+    python benchmarks/optimizer_step.py --jax --static  # hyperparameters as constants
     python benchmarks/optimizer_step.py --latency      # first-step latency, cold and cached
     python benchmarks/optimizer_step.py --fight        # numba threads vs BLAS threads
 """
@@ -201,11 +202,17 @@ def _start(shapes, seed=0):
 
 
 def contenders(
-    key: str, shapes, peers: bool, jax_only: bool = False, flavour: str = ""
+    key: str,
+    shapes,
+    peers: bool,
+    jax_only: bool = False,
+    flavour: str = "",
+    static: bool = False,
 ) -> tuple[list[Contender], int]:
     """Every contender for optimizer ``key`` on ``shapes``; and the slot count
     (``jax_only``: the bandwidth reference, optax and gradstep.jax alone; ``flavour``:
-    the gradstep contenders run with ``flavour=``, e.g. "optax")."""
+    the gradstep contenders run with ``flavour=``, e.g. "optax"; ``static``:
+    gradstep.jax with ``static_hyperparams=True``)."""
     name, config, torch_name, torch_kwargs, torch_fused, optax_name, optax_kwargs = (
         OPTIMIZERS[key]
     )
@@ -262,15 +269,18 @@ def contenders(
         tx = getattr(optax, optax_name)(**optax_kwargs)
         out.append(_jit_contender("optax", tx, params, grads))
         out.append(
-            _jit_contender("gradstep.jax", _gradstep_jax(name, config), params, grads)
+            _jit_contender(
+                "gradstep.jax", _gradstep_jax(name, config, static), params, grads
+            )
         )
     return out, slots
 
 
-def _gradstep_jax(name: str, config: dict):
+def _gradstep_jax(name: str, config: dict, static: bool = False):
     import gradstep.jax
 
-    return gradstep.jax.get({"class_name": name, "config": config})
+    identifier = {"class_name": name, "config": config}
+    return gradstep.jax.get(identifier, static_hyperparams=static)
 
 
 def _jit_contender(label: str, tx, params, grads) -> Contender:
@@ -346,7 +356,7 @@ def run_table(args) -> None:
         reps = {"a": 2, "b": 2, "c": 5}[workload]
         for key in args.optimizers:
             items, slots = contenders(
-                key, shapes, not args.no_peers, args.jax, args.flavour
+                key, shapes, not args.no_peers, args.jax, args.flavour, args.static
             )
             medians, times = measure(items, args.rounds, reps)
             nbytes = 4 * (3 + 2 * slots) * total
@@ -603,6 +613,11 @@ def main(argv: list[str] | None = None) -> int:
         "--flavour",
         default="",
         help="run the gradstep contenders with flavour= this (e.g. optax, with --jax)",
+    )
+    parser.add_argument(
+        "--static",
+        action="store_true",
+        help="gradstep.jax with static_hyperparams=True (constants, as plain optax)",
     )
     args = parser.parse_args(argv)
     args.optimizers = [

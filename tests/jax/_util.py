@@ -33,7 +33,7 @@ def jitted_step(tx: Any) -> Any:
     return step
 
 
-def assert_golden_trajectory_jit(case: dict) -> None:
+def assert_golden_trajectory_jit(case: dict, static_hyperparams: bool = False) -> None:
     """Replay a golden case (``tests._golden.load_case``) through gradstep.jax under
     ``jax.jit`` in float64: relative error <= 1e-10 at every step."""
     import numpy as np
@@ -42,7 +42,8 @@ def assert_golden_trajectory_jit(case: dict) -> None:
 
     jnp = jax.numpy
     with x64():
-        tx = gjax.get({"class_name": case["optimizer"], "config": case["config"]})
+        config = {"class_name": case["optimizer"], "config": case["config"]}
+        tx = gjax.get(config, static_hyperparams=static_hyperparams)
         params = [jnp.asarray(p) for p in case["params"]]
         state = tx.init(params)
         step = jitted_step(tx)

@@ -278,14 +278,24 @@ def _grad_replaced(params, opt):
 
 
 def _grad_storage_replaced(params, opt):
-    params[3].grad.data = torch.zeros_like(params[3].grad)
+    params[4].grad.data = torch.zeros_like(params[4].grad)
 
 
 def _grad_removed(params, opt):
     params[0].grad = None
 
 
-OWN_CHANGES = [_grad_replaced, _grad_storage_replaced, _grad_removed]
+def _grad_storage_replaced_on_a_general_step(params, opt):
+    params[4].grad.data = torch.zeros_like(params[4].grad)
+    params[2].data = params[2].data.clone()  # the step takes the general path
+
+
+OWN_CHANGES = [
+    _grad_replaced,
+    _grad_storage_replaced,
+    _grad_removed,
+    _grad_storage_replaced_on_a_general_step,
+]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,9 @@ parameters; the update is ``p_new - p``).
 The state (``KerasState``) holds the step counter ``count``, every slot, Nadam's
 ``m_schedule`` and the float hyperparameters (``state.hyperparams["lr"]``, as with
 ``optax.inject_hyperparams``): change them with ``set_hyperparams(state, lr=1e-4)``
-without recompiling a jitted step. ``clipnorm`` (one global norm over the whole pytree),
+without recompiling a jitted step (or pass ``static_hyperparams=True`` to make them
+constants of the compiled step, as a plain optax transformation does). ``clipnorm`` (one
+global norm over the whole pytree),
 ``clipvalue`` and the flags (``amsgrad``, ``nesterov``) are static. Importing
 ``gradstep`` alone never imports jax.
 

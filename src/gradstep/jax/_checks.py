@@ -103,6 +103,6 @@ def check_slot_shapes(state: KerasState, p_leaves: list[Any], params: Any) -> No
 
 
 def _describe(tag: tuple[Any, ...]) -> str:
-    name, config = tag
+    name, config, *static = tag
     args = ", ".join(f"{k}={v!r}" for k, v in config)
-    return f"{name}({args})"
+    return f"{name}({args}{', static_hyperparams=True' if static else ''})"

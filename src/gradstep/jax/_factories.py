@@ -38,14 +38,16 @@ def factory(cls: type[Optimizer]) -> Callable[..., optax.GradientTransformation]
 
     def make(*args: Any, **kwargs: Any) -> optax.GradientTransformation:
         check_keywords(cls, kwargs)
-        return transformation(cls(*args, engine="reference", **kwargs))
+        static = check_static(kwargs.pop("static_hyperparams", False))
+        return transformation(cls(*args, engine="reference", **kwargs), static)
 
     make.__name__ = make.__qualname__ = name
     make.__module__ = "gradstep.jax"
     make.__doc__ = (
         f"The Keras 2.2 {cls.__name__} as an ``optax.GradientTransformation``: the "
         f"arguments, defaults and update of ``gradstep.optimizers.{cls.__name__}`` "
-        "(below), the float hyperparameters held in the state's ``hyperparams``.\n\n"
+        "(below), the float hyperparameters held in the state's ``hyperparams`` "
+        "(``static_hyperparams=True``: constants of the compiled step instead).\n\n"
         + (inspect.getdoc(cls) or "")
     )
     signature = inspect.signature(cls.__init__)
@@ -55,21 +57,39 @@ def factory(cls: type[Optimizer]) -> Callable[..., optax.GradientTransformation]
         inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=None)
         for k in ("clipnorm", "clipvalue", "global_clipnorm", "flavour")
     ]
+    parameters.append(
+        inspect.Parameter(
+            "static_hyperparams", inspect.Parameter.KEYWORD_ONLY, default=False
+        )
+    )
     make.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=parameters, return_annotation="optax.GradientTransformation"
     )
     return make
 
 
-def get(identifier: Any) -> optax.GradientTransformation:
+def check_static(value: Any) -> bool:
+    """``static_hyperparams`` must be a bool (a flag of the compiled step)."""
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"static_hyperparams must be True or False, got {type(value).__name__} "
+            f"{value!r}"
+        )
+    return value
+
+
+def get(
+    identifier: Any, static_hyperparams: bool = False
+) -> optax.GradientTransformation:
     """The transformation of anything ``gradstep.optimizers.get`` accepts: a name
     (``"adam"``), a config dict (``{"class_name": "Adam", "config": {...}}``) or an
-    optimizer instance (its configuration; use ``from_optimizer`` for its state too)."""
-    return transformation(optimizers.get(identifier))
+    optimizer instance (its configuration; use ``from_optimizer`` for its state too).
+    ``static_hyperparams``: see ``transformation``."""
+    return transformation(optimizers.get(identifier), check_static(static_hyperparams))
 
 
 def from_optimizer(
-    opt: Optimizer, params: Any = None
+    opt: Optimizer, params: Any = None, static_hyperparams: bool = False
 ) -> tuple[optax.GradientTransformation, KerasState | None]:
     """A gradstep optimizer's transformation and state.
 
@@ -77,14 +97,16 @@ def from_optimizer(
     state holds ``opt``'s weights when it is built (its counter, slots and Nadam's
     ``m_schedule``; the slots as a list in the optimizer's parameter order, or in the
     structure of ``params`` when given); otherwise it is ``tx.init(params)``, or None
-    when ``params`` is not given either.
+    when ``params`` is not given either. ``static_hyperparams``: see
+    ``transformation``.
     """
     if not isinstance(opt, Optimizer):
         raise TypeError(
             f"from_optimizer expects a gradstep.optimizers.Optimizer, got "
             f"{type(opt).__name__}"
         )
-    tx = transformation(opt)
+    static = check_static(static_hyperparams)
+    tx = transformation(opt, static)
     weights = opt.get_weights()
     if not weights:
         return tx, None if params is None else tx.init(params)
@@ -112,9 +134,9 @@ def from_optimizer(
         count=jnp.asarray(unpacked.iterations, jnp.int32),
         slots=slots,
         scalars={k: jnp.asarray(v, dtype) for k, v in unpacked.scalars.items()},
-        hyperparams={
-            k: jnp.asarray(v, dtype) for k, v in float_hyperparams(opt).items()
-        },
-        tag=state_tag(opt),
+        hyperparams={}
+        if static
+        else {k: jnp.asarray(v, dtype) for k, v in float_hyperparams(opt).items()},
+        tag=state_tag(opt, static),
     )
     return tx, state

@@ -116,6 +116,12 @@ def set_hyperparams(state: Any, **values: float) -> Any:
             f"set_hyperparams got a {type(state).__name__} holding no gradstep.jax state"
         )
     for found in states:
+        if not found.hyperparams and len(found.tag) > 2:
+            raise ValueError(
+                "the state's hyperparameters are constants of the compiled step "
+                "(static_hyperparams=True): make a new transformation with the new "
+                "values, or one without static_hyperparams to change them in the state"
+            )
         unknown = [k for k in values if k not in found.hyperparams]
         if unknown:
             raise KeyError(

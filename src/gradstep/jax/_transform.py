@@ -75,21 +75,27 @@ def float_hyperparams(opt: Optimizer) -> dict[str, float]:
     return values
 
 
-def state_tag(opt: Optimizer) -> tuple[Any, ...]:
-    """The static identity of ``opt``'s states: registered name and full config."""
-    return (registered_name(type(opt)), tuple(opt.get_config().items()))
+def state_tag(opt: Optimizer, static_hyperparams: bool = False) -> tuple[Any, ...]:
+    """The static identity of ``opt``'s states: registered name and full config, and
+    whether the hyperparameters are constants (then the state holds none)."""
+    tag = (registered_name(type(opt)), tuple(opt.get_config().items()))
+    return (*tag, "static hyperparameters") if static_hyperparams else tag
 
 
 def _default_float() -> Any:
     return jnp.result_type(float)
 
 
-def transformation(opt: Optimizer) -> optax.GradientTransformation:
+def transformation(
+    opt: Optimizer, static_hyperparams: bool = False
+) -> optax.GradientTransformation:
     """The optax transformation computing what ``opt`` computes (its configuration as it
-    is now; its weights are not read: see ``from_optimizer``)."""
+    is now; its weights are not read: see ``from_optimizer``). ``static_hyperparams``:
+    the float hyperparameters are constants of the compiled step, as in a plain optax
+    transformation, instead of state (``state.hyperparams`` is empty)."""
     cls = type(opt)
     owner = f"gradstep.jax.{registered_name(cls)}"
-    tag = state_tag(opt)
+    tag = state_tag(opt, static_hyperparams)
     raw_rule = opt.rule
     rule = jax_function(raw_rule)
     coefficients_fn, next_scalars_fn = opt.step_functions()
@@ -120,7 +126,9 @@ def transformation(opt: Optimizer) -> optax.GradientTransformation:
             count=jnp.zeros([], jnp.int32),
             slots=slots,
             scalars={k: jnp.asarray(v, dtype) for k, v in scalar_state.items()},
-            hyperparams={k: jnp.asarray(v, dtype) for k, v in hyper_defaults.items()},
+            hyperparams={}
+            if static_hyperparams
+            else {k: jnp.asarray(v, dtype) for k, v in hyper_defaults.items()},
             tag=tag,
         )
 
@@ -136,6 +144,10 @@ def transformation(opt: Optimizer) -> optax.GradientTransformation:
         check_state(state, tag, owner, treedef)
         check_slot_shapes(state, p_leaves, params)
         hyper = state.hyperparams
+        if static_hyperparams:  # constants: folded into the compiled step
+            hyper = {
+                k: jnp.asarray(v, _default_float()) for k, v in hyper_defaults.items()
+            }
         dtype = jnp.result_type(*hyper.values()) if hyper else _default_float()
         iterations = state.count.astype(dtype)
         t = iterations + 1
@@ -234,6 +246,7 @@ def check_keywords(cls: type, kwargs: Mapping[str, Any]) -> None:
         "clipvalue",
         "global_clipnorm",
         "flavour",
+        "static_hyperparams",
     ]
     unknown = [k for k in kwargs if k not in accepted]
     if unknown:

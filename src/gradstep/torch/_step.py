@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..kernels import Engine
+from ..kernels._multi_tensor import same_items
 from ..kernels.clip import Clipping, PerTensorClipping, tensor_norm_factor, total
 from ..kernels.flat import contiguous_span
 from . import _state
@@ -75,6 +76,7 @@ class _GradBuffer:
     buffer: torch.Tensor
     views: list[torch.Tensor]
     arrays: list[np.ndarray]
+    pointers: list[int]  # the views' addresses (``p.grad.data = x`` changes one)
 
 
 @dataclass
@@ -417,8 +419,10 @@ class Stepper:
             bucket.grads = [local_tensor(g).detach().numpy() for _, g in bucket.tensors]
             return
         cached = self.grad_buffers.get(bucket.key)
-        if cached is not None and all(
-            g is v for (_, g), v in zip(bucket.tensors, cached.views)
+        if (
+            cached is not None
+            and same_items([g for _, g in bucket.tensors], cached.views)
+            and [v.data_ptr() for v in cached.views] == cached.pointers
         ):
             bucket.grads = cached.arrays  # backward accumulated into our views
             return
@@ -444,7 +448,9 @@ class Stepper:
             )
             arrays.append(whole[start : start + view.numel()].reshape(view.shape))
             start += view.numel()
-        self.grad_buffers[bucket.key] = _GradBuffer(buffer, views, arrays)
+        self.grad_buffers[bucket.key] = _GradBuffer(
+            buffer, views, arrays, [v.data_ptr() for v in views]
+        )
         bucket.grads = arrays
 
 

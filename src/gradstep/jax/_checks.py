@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._state import KerasState
+from ._state import STATIC_HYPERPARAMS, KerasState
 
 __all__ = ["float_leaves", "check_grads", "check_state", "check_slot_shapes"]
 
@@ -103,6 +103,7 @@ def check_slot_shapes(state: KerasState, p_leaves: list[Any], params: Any) -> No
 
 
 def _describe(tag: tuple[Any, ...]) -> str:
-    name, config, *static = tag
+    name, config, *marks = tag
     args = ", ".join(f"{k}={v!r}" for k, v in config)
-    return f"{name}({args}{', static_hyperparams=True' if static else ''})"
+    static = ", static_hyperparams=True" if STATIC_HYPERPARAMS in marks else ""
+    return f"{name}({args}{static})"

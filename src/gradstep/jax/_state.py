@@ -19,7 +19,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-__all__ = ["KerasState", "set_hyperparams", "find_states"]
+__all__ = ["KerasState", "STATIC_HYPERPARAMS", "set_hyperparams", "find_states"]
 
 
 @jax.tree_util.register_pytree_with_keys_class
@@ -88,6 +88,11 @@ def find_states(state: Any) -> list[KerasState]:
     return [leaf for leaf in leaves if isinstance(leaf, KerasState)]
 
 
+# The mark in the tag of a state whose transformation has its hyperparameters as
+# constants (``static_hyperparams=True``): such a state holds none.
+STATIC_HYPERPARAMS = "static hyperparameters"
+
+
 def _validate(tag: tuple[Any, ...], values: Mapping[str, Any]) -> None:
     """Concrete new values are checked by the NumPy class, as ``opt.lr = x`` is
     (``ValueError`` naming the hyperparameter); traced ones cannot be."""
@@ -116,7 +121,7 @@ def set_hyperparams(state: Any, **values: float) -> Any:
             f"set_hyperparams got a {type(state).__name__} holding no gradstep.jax state"
         )
     for found in states:
-        if not found.hyperparams and len(found.tag) > 2:
+        if STATIC_HYPERPARAMS in found.tag[2:]:
             raise ValueError(
                 "the state's hyperparameters are constants of the compiled step "
                 "(static_hyperparams=True): make a new transformation with the new "

@@ -45,7 +45,7 @@ from ._ops import (
     jax_function,
     jax_tensor_norm_factor,
 )
-from ._state import KerasState
+from ._state import STATIC_HYPERPARAMS, KerasState
 
 __all__ = [
     "transformation",
@@ -79,7 +79,7 @@ def state_tag(opt: Optimizer, static_hyperparams: bool = False) -> tuple[Any, ..
     """The static identity of ``opt``'s states: registered name and full config, and
     whether the hyperparameters are constants (then the state holds none)."""
     tag = (registered_name(type(opt)), tuple(opt.get_config().items()))
-    return (*tag, "static hyperparameters") if static_hyperparams else tag
+    return (*tag, STATIC_HYPERPARAMS) if static_hyperparams else tag
 
 
 def _default_float() -> Any:

@@ -214,7 +214,8 @@ def bench(
     only: str = "",
     device: str = "cpu",
     flavour: str = "",
-) -> dict[str, float]:
+) -> dict[str, list[float]]:
+    """Each variant's ms/step in every round."""
     ours, theirs = OPTIMIZERS[name]
     if flavour:
         base = ours
@@ -256,7 +257,21 @@ def bench(
         for label in random.Random(r).sample(list(opts), len(opts)):
             opt = opts[label]
             times[label].append(time_steps(opt, steps, device))
+    return times
+
+
+def medians(times: dict[str, list[float]]) -> dict[str, float]:
     return {label: statistics.median(values) for label, values in times.items()}
+
+
+def paired_bandwidth(times: dict[str, list[float]], label: str) -> float:
+    """The median over rounds of bandwidth time / ``label``'s time in the same round
+    (the machine's speed drifts between rounds; within one it is shared alike)."""
+    if "bandwidth" not in times:
+        return float("nan")
+    return statistics.median(
+        b / t for b, t in zip(times["bandwidth"], times[label], strict=True)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -317,12 +332,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print("# bw = bandwidth kernel time / variant time (<= 1; 1: at the memory limit)")
+    print("# bw paired = the median of that ratio within each round")
     if args.busy:
         print("# busy = time with a process spinning on one core / quiet time")
     print()
     busy_header = " busy |" if args.busy else ""
-    print(f"| optimizer | workload | variant | ms/step | ratio | bw |{busy_header}")
-    print(f"| --- | --- | --- | ---: | ---: | ---: |{' ---: |' if args.busy else ''}")
+    print(
+        f"| optimizer | workload | variant | ms/step | ratio | bw | bw paired |"
+        f"{busy_header}"
+    )
+    print(
+        f"| --- | --- | --- | ---: | ---: | ---: | ---: |"
+        f"{' ---: |' if args.busy else ''}"
+    )
     for workload in args.workloads.split(","):
         for name in names:
             run = (
@@ -334,18 +356,20 @@ def main(argv: list[str] | None = None) -> int:
                 args.device,
                 args.flavour,
             )
-            medians = bench(*run)
+            times = bench(*run)
+            quiet = medians(times)
             loaded = {}
             if args.busy:
                 with busy_neighbour():
-                    loaded = bench(*run)
-            ours = medians.get("gradstep.torch", float("nan"))
-            limit = medians.get("bandwidth", float("nan"))
-            for label, ms in medians.items():
+                    loaded = medians(bench(*run))
+            ours = quiet.get("gradstep.torch", float("nan"))
+            limit = quiet.get("bandwidth", float("nan"))
+            for label, ms in quiet.items():
                 busy = f" {loaded[label] / ms:.2f} |" if args.busy else ""
                 print(
                     f"| {name} | {WORKLOAD_NAMES[workload]} | {label} | {ms:.2f} | "
-                    f"{ms / ours:.2f} | {limit / ms:.2f} |{busy}",
+                    f"{ms / ours:.2f} | {limit / ms:.2f} | "
+                    f"{paired_bandwidth(times, label):.2f} |{busy}",
                     flush=True,
                 )
     return 0

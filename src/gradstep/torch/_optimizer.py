@@ -55,6 +55,7 @@ from ._arguments import (
 )
 from ._checkpoint import checked_state_dict
 from ._distributed import check_group
+from ._entry import hook_step, plain_call, without_grad
 from ._step import Stepper, preclip_gradients
 
 __all__ = ["KerasTorchOptimizer", "torch_optimizer"]
@@ -399,10 +400,16 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
                 )
 
     # ---- the step ------------------------------------------------------------------
-    @torch.no_grad()
+    profile_hook_step = staticmethod(hook_step)
+
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()``'s loss
         (the closure runs with gradients enabled, before the update)."""
+        if plain_call(self):
+            return without_grad(self._step, closure)
+        return self._wrapped_step(closure)
+
+    def _step(self, closure: Callable[[], Any] | None) -> Any:
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -443,7 +450,7 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
 
     # torch.compile: the step runs compiled NumPy/numba kernels on host memory, which
     # dynamo cannot trace; it is called as one opaque function (no graph break warnings)
-    step = torch._disable_dynamo(step)  # type: ignore[assignment]
+    _wrapped_step = torch._disable_dynamo(torch.no_grad()(_step))
 
     # ---- state ---------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:

@@ -85,14 +85,24 @@ def test_step_hooks_run_in_torchs_order_and_may_replace_the_arguments(where):
     assert opt.param_groups[0]["iterations"] == 1
 
 
-def test_the_profiler_records_the_step_under_torchs_name():
+@pytest.mark.parametrize("profiler", ["autograd", "kineto"])
+def test_the_profiler_records_the_step_under_torchs_name(profiler):
     params = make_params(SHAPES)
     opt = gtorch.Adam(params)
     set_grads(params, grad_sequence(SHAPES, 1)[0])
     opt.step()  # the first (general) step outside the record
-    with torch.autograd.profiler.profile() as prof:
-        opt.step()
-    assert "Optimizer.step#Adam.step" in {e.name for e in prof.function_events}
+    if profiler == "autograd":
+        with torch.autograd.profiler.profile() as prof:
+            opt.step()
+        names = {e.name for e in prof.function_events}
+    else:
+        with torch.profiler.profile(
+            activities=[torch.profiler.ProfilerActivity.CPU]
+        ) as prof:
+            opt.step()
+        names = {e.key for e in prof.key_averages()}
+    assert "Optimizer.step#Adam.step" in names
+    assert opt.param_groups[0]["iterations"] == 2
 
 
 @pytest.mark.parametrize("outside", ["enabled", "disabled"])

@@ -50,6 +50,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 from _machine import describe
+from optimizer_step import paired_ratio
 
 import gradstep.torch as gtorch
 
@@ -264,16 +265,6 @@ def medians(times: dict[str, list[float]]) -> dict[str, float]:
     return {label: statistics.median(values) for label, values in times.items()}
 
 
-def paired_bandwidth(times: dict[str, list[float]], label: str) -> float:
-    """The median over rounds of bandwidth time / ``label``'s time in the same round
-    (the machine's speed drifts between rounds; within one it is shared alike)."""
-    if "bandwidth" not in times:
-        return float("nan")
-    return statistics.median(
-        b / t for b, t in zip(times["bandwidth"], times[label], strict=True)
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
@@ -366,10 +357,14 @@ def main(argv: list[str] | None = None) -> int:
             limit = quiet.get("bandwidth", float("nan"))
             for label, ms in quiet.items():
                 busy = f" {loaded[label] / ms:.2f} |" if args.busy else ""
+                bw_paired = (
+                    paired_ratio(times, "bandwidth", label)
+                    if "bandwidth" in times
+                    else float("nan")  # no bandwidth kernel on CUDA
+                )
                 print(
                     f"| {name} | {WORKLOAD_NAMES[workload]} | {label} | {ms:.2f} | "
-                    f"{ms / ours:.2f} | {limit / ms:.2f} | "
-                    f"{paired_bandwidth(times, label):.2f} |{busy}",
+                    f"{ms / ours:.2f} | {limit / ms:.2f} | {bw_paired:.2f} |{busy}",
                     flush=True,
                 )
     return 0

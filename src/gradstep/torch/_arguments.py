@@ -19,8 +19,14 @@ param-group dict, into the names a param group holds:
 - ``flavour`` and ``global_clipnorm`` are settings of the whole optimizer, as
   ``clipnorm`` and ``clipvalue`` are (kept in every group and the defaults).
 - ``weight_decay``, ``foreach``, ``fused``, ``maximize``, ``capturable``,
-  ``differentiable``: accepted when off (``False``/``None``/0) and dropped; any other value
-  raises ``ValueError`` saying what gradstep does instead.
+  ``differentiable``, ``decoupled_weight_decay`` (torch's Adam and NAdam have it, so
+  their ``defaults`` hold it): accepted when off (``False``/``None``/0) and dropped; any
+  other value raises ``ValueError`` saying what gradstep does instead.
+
+A group that gets one of torch's names after it was made (``group["eps"] = x``,
+``group["weight_decay"] = x``, as code written for torch.optim does) is refused at the
+step when the alias disagrees with the group's own key or the flag is on
+(``keras_hyperparameters``): the step reads only the group's own keys.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ __all__ = [
     "keras_hyperparameters",
     "normalize",
     "split_betas",
+    "stray_names",
 ]
 
 BETAS = "betas"
@@ -66,6 +73,10 @@ _OFF_ONLY = {
     "maximize": "gradstep minimizes; negate the loss instead",
     "capturable": "gradstep keeps its step counter on the host (param_groups)",
     "differentiable": "gradstep's step runs under torch.no_grad()",
+    "decoupled_weight_decay": (
+        "Keras 2.2's optimizers have no weight decay, decoupled or not (use "
+        "torch.optim.AdamW)"
+    ),
 }
 
 
@@ -133,14 +144,9 @@ def normalize(
     flavour = flavour_of(flavour)
     if keys is None:
         keys = keras_class.config_keys
-    for name, explanation in _OFF_ONLY.items():
+    for name in _OFF_ONLY:
         if name in arguments:
-            value = arguments[name]
-            if value is not None and (isinstance(value, torch.Tensor) or value != 0):
-                raise ValueError(
-                    f"{where}{name}={value!r} is not supported: {explanation}; pass "
-                    f"{name}=None or False (or leave it out)"
-                )
+            _refuse_on(name, arguments[name], where)
             drop.append(name)
     drop.extend(_knobs(keras_class, arguments, where, flavour))
     for torch_name, keras_name in _ALIASES.items():
@@ -175,6 +181,15 @@ def normalize(
     for name in drop:
         arguments.pop(name, None)
     arguments.update(updates)
+
+
+def _refuse_on(name: str, value: Any, where: str) -> None:
+    """``ValueError`` unless the torch-only flag ``name`` is off (None/False/0)."""
+    if value is not None and (isinstance(value, torch.Tensor) or value != 0):
+        raise ValueError(
+            f"{where}{name}={value!r} is not supported: {_OFF_ONLY[name]}; pass "
+            f"{name}=None or False (or leave it out)"
+        )
 
 
 def _knobs(
@@ -229,8 +244,9 @@ def keras_hyperparameters(
 ) -> dict[str, Any]:
     """The NumPy class's keyword arguments from a param group (``betas`` split,
     1-element tensors read as numbers), for the hyperparameters ``keys`` (an optimizer's
-    ``config_keys``); ``ValueError`` for a missing key, a multi-element tensor lr, or a
-    stray ``beta_1``/``beta_2`` that disagrees with ``betas``."""
+    ``config_keys``); ``ValueError`` for a missing key, a multi-element tensor lr, a
+    stray ``beta_1``/``beta_2`` that disagrees with ``betas``, or a stray torch name
+    (``eps``, ``weight_decay``, ...) that the step would ignore."""
     hyper: dict[str, Any] = {}
     names = group_names(keys)
     for key in names:
@@ -252,7 +268,38 @@ def keras_hyperparameters(
         if key == "lr":
             check_tensor_lr(value, where)
         hyper[key] = _scalar(value)
+    _refuse_strays(keras_class, group, where, names)
     return hyper
+
+
+def _refuse_strays(
+    keras_class: type, group: Mapping[str, Any], where: str, names: tuple[str, ...]
+) -> None:
+    """``ValueError`` for torch's names put in a group after it was made (code
+    written for torch.optim setting ``group["eps"]`` or ``group["weight_decay"]``),
+    which the step would not read: an alias that disagrees with the group's own key,
+    a flag that is on."""
+    for torch_name, keras_name in _ALIASES.items():
+        if torch_name not in group or keras_name not in names:
+            continue
+        owners = _ALIAS_OWNERS.get(torch_name)
+        if owners is not None and not _is_one_of(keras_class, owners):
+            continue
+        if not _same(group[torch_name], group[keras_name]):
+            raise ValueError(
+                f"{where}{torch_name}={group[torch_name]!r} disagrees with "
+                f"{keras_name}={group[keras_name]!r}; the group holds it as "
+                f"{keras_name}: set that"
+            )
+    for name in _OFF_ONLY:
+        if name in group:
+            _refuse_on(name, group[name], where)
+
+
+def stray_names() -> tuple[str, ...]:
+    """torch's names that ``keras_hyperparameters`` checks in a group besides its
+    own keys (aliases and torch-only flags)."""
+    return (*_ALIASES, *_OFF_ONLY)
 
 
 def group_names(keys: tuple[str, ...]) -> tuple[str, ...]:

@@ -52,6 +52,7 @@ from ._arguments import (
     has_betas,
     keras_hyperparameters,
     normalize,
+    stray_names,
 )
 from ._checkpoint import checked_state_dict
 from ._distributed import check_group
@@ -86,9 +87,10 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         *args, **hyperparameters: the NumPy class's arguments (``lr``/``learning_rate``,
             ``decay``, ``epsilon=None``, ...), validated by it, or torch's names for
             them (``betas``, ``eps``, ``alpha``, ``momentum_decay``; ``weight_decay``,
-            ``foreach``, ``fused``, ``maximize``, ``capturable`` and ``differentiable``
-            only when off: see ``_arguments``); they become the defaults of every param
-            group. ``lr`` may be a 1-element tensor, kept as given.
+            ``foreach``, ``fused``, ``maximize``, ``capturable``, ``differentiable``
+            and ``decoupled_weight_decay`` only when off: see ``_arguments``); they
+            become the defaults of every param group. ``lr`` may be a 1-element
+            tensor, kept as given.
         flavour: whose numerics to reproduce: "keras22" (default), "tf_keras",
             "keras3", "torch" (torch.optim's) or "optax"; its defaults, knobs
             (``dampening``, ``centered``, ``initial_accumulator_value``...) and clipping
@@ -210,7 +212,11 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         cached = self._stepper.keras.get(index)
         watched = self._watched_keys()
         values = [group.get(k) for k in watched]
-        if cached is not None and same_items(values, cached[2]):
+        if (
+            cached is not None
+            and cached[2] is not None
+            and same_items(values, cached[2])
+        ):
             return cached[1]  # the very objects of the last call: already checked
         where = f"param group {index}: "
         hyper = keras_hyperparameters(self.keras_class, group, where, self.config_keys)
@@ -224,19 +230,22 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
             except (TypeError, ValueError) as error:
                 raise ValueError(f"{where}{error}") from None
         if key is not None:
-            self._stepper.keras[index] = (key, keras, values)
+            immutable = all(map(_is_immutable, values))
+            self._stepper.keras[index] = (key, keras, values if immutable else None)
         return keras
 
     def _watched_keys(self) -> tuple[str, ...]:
         """The group keys ``keras_for`` reads: while a group holds the very same
-        objects there (Python numbers are immutable; a tensor lr makes the settings
-        uncacheable), its NumPy optimizer is the cached one."""
+        immutable objects there (Python numbers, tuples of them), its NumPy optimizer
+        is the cached one; a tensor (a scheduler fills a tensor lr in place) or a list
+        is read again at every call."""
         keys = self.config_keys
         watched = getattr(self, "_watched", None)
         if watched is None or watched[0] is not keys:
             names = group_names(keys)
             extra = ("beta_1", "beta_2") if BETAS in names else ()
-            watched = self._watched = (keys, (*names, *extra, *_GLOBAL_KEYS))
+            strays = (*extra, *stray_names())
+            watched = self._watched = (keys, (*names, *strays, *_GLOBAL_KEYS))
         return watched[1]
 
     @property
@@ -582,6 +591,15 @@ def _signature(keras_class: type[KerasOptimizer]) -> inspect.Signature:
     extra.append(inspect.Parameter("flatten_params", keyword, default=False))
     first = inspect.Parameter("params", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     return inspect.Signature([first, *own, *extra])
+
+
+def _is_immutable(value: Any) -> bool:
+    """Whether ``value`` (a group's setting) cannot change while it is the same
+    object: a plain Python scalar, or a tuple of them."""
+    plain = (bool, int, float, str, type(None))
+    if isinstance(value, tuple):
+        return all(isinstance(part, plain) for part in value)
+    return isinstance(value, plain)
 
 
 def _is_zero_number(value: Any) -> bool:

@@ -121,7 +121,7 @@ def flatten_state(
     for (name, dtype), group in members.items():
         buffer = torch.empty(sum(p.numel() for p in group), dtype=dtype)
         for p, view in zip(group, _views(buffer, group)):
-            view.copy_(state[p][name])
+            view.copy_(state[p][name].detach())  # no autograd graph into the state
             state[p][name] = view
 
 

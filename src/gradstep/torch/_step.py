@@ -135,7 +135,7 @@ class Stepper:
         # and that tensor's NumPy view)
         self.counters: dict[int, tuple[dict[str, Any], torch.Tensor, Any]] = {}
         # group index -> (its settings, the NumPy optimizer of those settings, the
-        # group's values it was made from)
+        # group's values it was made from, or None when one of them is mutable)
         self.keras: dict[int, tuple[Any, Any, list[Any]]] = {}
 
     def counter(self, group: dict[str, Any]) -> torch.Tensor:
@@ -185,6 +185,8 @@ class Stepper:
         if self._steady_step(groups, state, keras_for, clipping):
             return
         plans = [self._plan(keras_for, i, group) for i, group in enumerate(groups)]
+        for index, plan in enumerate(plans):
+            _check_slots(state, index, plan, self.torch_ops)
         for plan in plans:
             _state.allocate(state, plan.params, plan.names, self.torch_ops, plan.starts)
             counter = self.counter(plan.group)
@@ -348,7 +350,8 @@ class Stepper:
     def _with_grads(
         self, index: int, group: dict[str, Any]
     ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """The group's parameters that have a gradient, and those gradients (checked).
+        """The group's parameters that have a gradient, and those gradients (checked;
+        cast to the parameter's dtype for the NumPy engines, which compute in it).
         A group may span devices: the CPU float32/float64 tensors go to the engine,
         the others to torch operations on their own device, and clipnorm's norm covers
         all of them."""
@@ -369,6 +372,8 @@ class Stepper:
                     f"{tuple(g.shape)} on {g.device} for a parameter of shape "
                     f"{tuple(p.shape)} on {p.device}; they must match"
                 )
+            if g.dtype != p.dtype and _state.uses_engine(p, self.torch_ops):
+                g = g.to(p.dtype)  # p.grad_dtype=None allows any; as the torch path
             params.append(p)
             grads.append(g)
         return params, grads
@@ -538,6 +543,42 @@ def _schedule(keras_for: KerasFor, index: int, group: dict[str, Any]) -> _Plan:
         names=keras.slot_names(),
         keras=keras,
     )
+
+
+def _check_slots(state: Any, index: int, plan: _Plan, torch_ops: bool) -> None:
+    """``ValueError`` unless every slot the step will use that ``state`` already holds
+    for the group's parameters with a gradient is a dense float tensor of the
+    parameter's shape and device, float32 or float64 where a NumPy engine reads it
+    (``state[p][name] = x`` may have put anything there; the engines read each slot as
+    the parameter's elements)."""
+    for i, p in enumerate(plan.group["params"]):
+        slots = state.get(p) if p.grad is not None else None
+        if not slots:
+            continue
+        engine = _state.uses_engine(p, torch_ops)
+        for name in plan.names:
+            value = slots.get(name)
+            if value is None or (
+                isinstance(value, torch.Tensor)
+                and value.layout == torch.strided
+                and value.shape == p.shape
+                and value.device == p.device
+                and value.is_floating_point()
+                and (not engine or value.dtype in _state.ENGINE_DTYPES)
+            ):
+                continue
+            found = (
+                f"of shape {tuple(value.shape)}, {value.dtype}, {value.layout} on "
+                f"{value.device}"
+                if isinstance(value, torch.Tensor)
+                else f"a {type(value).__name__}"
+            )
+            raise ValueError(
+                f"param group {index}, parameter {i}: state[p][{name!r}] is {found}; "
+                f"expected a dense float tensor of shape {tuple(p.shape)} on "
+                f"{p.device}, like the parameter's {_state.state_dtype(p)} (assign "
+                "one, or delete the slot to restart it)"
+            )
 
 
 def _unchanged(

@@ -7,6 +7,7 @@ was expected.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import jax
@@ -23,10 +24,14 @@ def _path(path: Any) -> str:
 
 
 def float_leaves(what: str, tree: Any) -> tuple[list[Any], Any]:
-    """The leaves of ``tree`` (all floating-point arrays) and its treedef."""
+    """The leaves of ``tree`` (all floating-point, as JAX arrays: a Python float
+    becomes a 0-d one) and its treedef.
+
+    An empty pytree is accepted, as optax's transformations accept it: its step is a
+    no-op (``optax.masked`` with an all-False mask, or ``optax.multi_transform`` with a
+    label no parameter has, hands the inner transformation one).
+    """
     with_paths, treedef = jax.tree_util.tree_flatten_with_path(tree)
-    if not with_paths:
-        raise ValueError(f"{what} is an empty pytree: there is nothing to optimize")
     leaves = []
     for path, leaf in with_paths:
         try:
@@ -41,7 +46,7 @@ def float_leaves(what: str, tree: Any) -> tuple[list[Any], Any]:
                 f"{what} leaf {_path(path)} has dtype {dtype}; expected a "
                 "floating-point array (float16, bfloat16, float32 or float64)"
             )
-        leaves.append(leaf)
+        leaves.append(jnp.asarray(leaf))
     return leaves, treedef
 
 
@@ -66,9 +71,16 @@ def check_grads(grads: Any, params: Any) -> tuple[list[Any], list[Any], Any]:
     return g_leaves, p_leaves, p_def
 
 
-def check_state(state: Any, tag: tuple[Any, ...], owner: str, treedef: Any) -> None:
-    """``state`` must be a ``KerasState`` of this transformation (same ``tag``) whose
-    slots have the parameters' structure."""
+def check_state(
+    state: Any,
+    tag: tuple[Any, ...],
+    owner: str,
+    treedef: Any,
+    fields: Mapping[str, Collection[str]] | None = None,
+) -> None:
+    """``state`` must be a ``KerasState`` of this transformation (same ``tag``) holding
+    the names ``fields`` lists (``{"slots": ..., "scalars": ..., "hyperparams": ...}``)
+    and whose slots have the parameters' structure."""
     if not isinstance(state, KerasState):
         raise TypeError(
             f"{owner}.update got a state of type {type(state).__name__}; expected the "
@@ -80,6 +92,15 @@ def check_state(state: Any, tag: tuple[Any, ...], owner: str, treedef: Any) -> N
             f"the state was made by {_describe(state.tag)}, this transformation is "
             f"{_describe(tag)}"
         )
+    for field, names in (fields or {}).items():
+        held = getattr(state, field)
+        if set(held) != set(names):
+            raise ValueError(
+                f"{owner}.update got a state whose {field} hold "
+                f"{sorted(held) or 'nothing'}; this transformation's hold "
+                f"{sorted(names) or 'nothing'} (a state edited by hand, or restored "
+                "from another layout)"
+            )
     for name, slot in state.slots.items():
         slot_def = jax.tree_util.tree_structure(slot)
         if slot_def != treedef:

@@ -15,6 +15,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from .. import optimizers
@@ -31,6 +32,11 @@ from ._transform import (
 __all__ = ["factory", "get", "from_optimizer"]
 
 
+# The keyword-only arguments every constructor takes besides its class's own, with
+# None (not given / off) as their default in the signature.
+_KEYWORD_ONLY = ("learning_rate", "clipnorm", "clipvalue", "global_clipnorm", "flavour")
+
+
 @functools.cache
 def factory(cls: type[Optimizer]) -> Callable[..., optax.GradientTransformation]:
     """The ``gradstep.jax`` constructor of optimizer class ``cls`` (one per class)."""
@@ -39,6 +45,9 @@ def factory(cls: type[Optimizer]) -> Callable[..., optax.GradientTransformation]
     def make(*args: Any, **kwargs: Any) -> optax.GradientTransformation:
         check_keywords(cls, kwargs)
         static = check_static(kwargs.pop("static_hyperparams", False))
+        if "learning_rate" in kwargs and kwargs["learning_rate"] is None:
+            del kwargs["learning_rate"]  # the signature's default: not given
+        args, kwargs = plain_arguments(cls, name, args, kwargs)
         return transformation(cls(*args, engine="reference", **kwargs), static)
 
     make.__name__ = make.__qualname__ = name
@@ -55,7 +64,7 @@ def factory(cls: type[Optimizer]) -> Callable[..., optax.GradientTransformation]
     parameters = [p for p in parameters if p.kind is not p.VAR_KEYWORD]
     parameters += [
         inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=None)
-        for k in ("clipnorm", "clipvalue", "global_clipnorm", "flavour")
+        for k in _KEYWORD_ONLY
     ]
     parameters.append(
         inspect.Parameter(
@@ -66,6 +75,35 @@ def factory(cls: type[Optimizer]) -> Callable[..., optax.GradientTransformation]
         parameters=parameters, return_annotation="optax.GradientTransformation"
     )
     return make
+
+
+def plain_arguments(
+    cls: type, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``args`` and ``kwargs`` with every concrete 0-d array (JAX's or NumPy's) as a
+    Python number (``adam(jnp.asarray(1e-3))``, as optax takes it). A traced value (a
+    constructor called inside ``jax.jit``, e.g. by ``optax.inject_hyperparams``) raises
+    ``TypeError``: the hyperparameters are in the state already (``set_hyperparams``).
+    """
+    names = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    names += [f"argument {i + 1}" for i in range(len(names), len(args))]
+    plain_args = tuple(_plain(name, key, value) for key, value in zip(names, args))
+    return plain_args, {k: _plain(name, k, v) for k, v in kwargs.items()}
+
+
+def _plain(owner: str, key: str, value: Any) -> Any:
+    """``value`` as a Python scalar when it is a concrete 0-d JAX (or NumPy) array."""
+    if isinstance(value, jax.core.Tracer):
+        raise TypeError(
+            f"gradstep.jax.{owner} got a traced {key} ({value!r}): its arguments are "
+            "fixed at construction, outside jax.jit. The float hyperparameters live in "
+            f"the state: build gradstep.jax.{owner}(...) once and change them with "
+            f"gradstep.jax.set_hyperparams(state, {key}=...) (no recompilation; "
+            "optax.inject_hyperparams is not needed)"
+        )
+    if isinstance(value, (jax.Array, np.ndarray)) and np.ndim(value) == 0:
+        return value.item()
+    return value
 
 
 def check_static(value: Any) -> bool:
@@ -96,9 +134,9 @@ def from_optimizer(
     The transformation has ``opt``'s configuration as it is now (``lr`` included). The
     state holds ``opt``'s weights when it is built (its counter, slots and Nadam's
     ``m_schedule``; the slots as a list in the optimizer's parameter order, or in the
-    structure of ``params`` when given); otherwise it is ``tx.init(params)``, or None
-    when ``params`` is not given either. ``static_hyperparams``: see
-    ``transformation``.
+    structure and dtypes of ``params`` when given, as ``tx.init(params)`` has them);
+    otherwise it is ``tx.init(params)``, or None when ``params`` is not given either.
+    ``static_hyperparams``: see ``transformation``.
     """
     if not isinstance(opt, Optimizer):
         raise TypeError(
@@ -115,6 +153,7 @@ def from_optimizer(
     assert unpacked is not None and layout.shapes is not None
     count = len(layout.shapes)
     treedef = None
+    dtypes: list[Any] = [None] * count
     if params is not None:
         leaves, treedef = jax.tree_util.tree_flatten(params)
         shapes = [tuple(jnp.shape(p)) for p in leaves]
@@ -123,9 +162,13 @@ def from_optimizer(
                 f"params have leaf shapes {shapes}; the optimizer was built for "
                 f"{[tuple(s) for s in layout.shapes]}"
             )
+        dtypes = [jnp.result_type(p) for p in leaves]  # the slots of tx.init(params)
     slots = {}
     for k, name in enumerate(layout.slot_names):
-        arrays = [jnp.asarray(a) for a in unpacked.slots[k * count : (k + 1) * count]]
+        arrays = [
+            jnp.asarray(a, dtype)
+            for a, dtype in zip(unpacked.slots[k * count : (k + 1) * count], dtypes)
+        ]
         slots[name] = (
             arrays if treedef is None else jax.tree_util.tree_unflatten(treedef, arrays)
         )

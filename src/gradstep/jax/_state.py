@@ -18,6 +18,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 __all__ = ["KerasState", "STATIC_HYPERPARAMS", "set_hyperparams", "find_states"]
 
@@ -95,15 +96,47 @@ STATIC_HYPERPARAMS = "static hyperparameters"
 
 def _validate(tag: tuple[Any, ...], values: Mapping[str, Any]) -> None:
     """Concrete new values are checked by the NumPy class, as ``opt.lr = x`` is
-    (``ValueError`` naming the hyperparameter); traced ones cannot be."""
+    (``ValueError`` naming the hyperparameter); traced ones cannot be. An array of
+    values (one per problem of a ``jax.vmap``-ed state) is checked value by value."""
     from ..optimizers import lookup
 
     cls = lookup(tag[0])
     if cls is None or any(isinstance(v, jax.core.Tracer) for v in values.values()):
         return
     config = dict(tag[1])
-    config.update({k: float(v) for k, v in values.items()})
+    arrays = {k: v for k, v in values.items() if np.ndim(v) > 0}
+    config.update({k: _number(k, v) for k, v in values.items() if k not in arrays})
     cls(**config, engine="reference")
+    for key, array in arrays.items():
+        for value in np.unique(np.asarray(array, dtype=float)):
+            cls(**{**config, key: float(value)}, engine="reference")
+
+
+def _number(name: str, value: Any) -> float:
+    """A new value as a Python float (a 0-d array's too); anything that is not a real
+    number (``None``, a string) raises ``ValueError`` naming ``name``, as assigning it
+    to the NumPy optimizer does."""
+    from ..optimizers._hyper import real_number
+
+    if isinstance(value, (jax.Array, np.ndarray)):
+        value = value.item()
+    return float(real_number(name, value, "a real number"))
+
+
+def _check_shapes(found: KerasState, values: Mapping[str, Any]) -> None:
+    """Every new value broadcasts to the shape the state holds (``()``, or the batch
+    of a ``jax.vmap``-ed state)."""
+    for key, value in values.items():
+        held = jnp.shape(found.hyperparams[key])
+        try:
+            shape = jnp.broadcast_shapes(jnp.shape(value), held)
+        except ValueError:
+            shape = None
+        if shape != held:
+            raise ValueError(
+                f"set_hyperparams got {key} of shape {jnp.shape(value)}; the state "
+                f"holds {key} of shape {held}: pass a number or an array of that shape"
+            )
 
 
 def set_hyperparams(state: Any, **values: float) -> Any:
@@ -111,7 +144,8 @@ def set_hyperparams(state: Any, **values: float) -> Any:
 
     Works on a gradstep.jax state and on any state holding one (``optax.chain``,
     ``MultiSteps``, ``apply_if_finite``): every ``KerasState`` inside gets the values, as
-    arrays of the dtype it already holds, so a jitted step does not recompile. Unknown
+    arrays of the dtype and shape it already holds (a number fills every problem of a
+    ``jax.vmap``-ed state), so a jitted step does not recompile. Unknown
     names raise ``KeyError`` listing the hyperparameters the state has; invalid values
     (``lr=-1``) the NumPy optimizer's ``ValueError``.
     """
@@ -134,13 +168,15 @@ def set_hyperparams(state: Any, **values: float) -> Any:
                 f"{', '.join(found.hyperparams)}"
             )
         _validate(found.tag, values)
+        _check_shapes(found, values)
 
     def new(leaf: Any) -> Any:
         if not isinstance(leaf, KerasState):
             return leaf
         hyper = dict(leaf.hyperparams)
         for key, value in values.items():
-            hyper[key] = jnp.asarray(value, dtype=jnp.asarray(hyper[key]).dtype)
+            held = jnp.asarray(hyper[key])
+            hyper[key] = jnp.broadcast_to(jnp.asarray(value, held.dtype), held.shape)
         return leaf.replace(hyperparams=hyper)
 
     return jax.tree_util.tree_map(

@@ -82,6 +82,14 @@ def state_tag(opt: Optimizer, static_hyperparams: bool = False) -> tuple[Any, ..
     return (*tag, STATIC_HYPERPARAMS) if static_hyperparams else tag
 
 
+def _static_attributes(opt: Optimizer, taken: Mapping[str, Any]) -> dict[str, Any]:
+    """What the step functions read off ``self`` besides hyperparameters and flags: the
+    flavour and its ``variant`` (``Optimizer.next_scalars``, the default of an
+    optimizer without a flavours table, asks for it), for the traced stand-in."""
+    statics = {"flavour": opt.flavour, "variant": opt.variant}
+    return {k: v for k, v in statics.items() if k not in taken}
+
+
 def _default_float() -> Any:
     return jnp.result_type(float)
 
@@ -109,9 +117,16 @@ def transformation(
         key: getattr(opt, key) for key in opt.config_keys if key not in hyper_defaults
     }
     flags.update(opt.fixed_hyperparameters())
+    flags.update(_static_attributes(opt, flags))
     initial_decay = float(opt.initial_decay)
     clipping = opt.clipping
     preclipping = opt.preclipping
+
+    fields = {
+        "slots": slot_names,
+        "scalars": tuple(scalar_state),
+        "hyperparams": () if static_hyperparams else tuple(hyper_defaults),
+    }
 
     def init(params: Any) -> KerasState:
         leaves, treedef = float_leaves("params", params)
@@ -141,7 +156,7 @@ def transformation(
                 "params) (the Keras rules compute the new parameters)"
             )
         g_leaves, p_leaves, treedef = check_grads(updates, params)
-        check_state(state, tag, owner, treedef)
+        check_state(state, tag, owner, treedef, fields)
         check_slot_shapes(state, p_leaves, params)
         hyper = state.hyperparams
         if static_hyperparams:  # constants: folded into the compiled step

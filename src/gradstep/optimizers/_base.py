@@ -21,11 +21,19 @@ from ..kernels.clip import Clipping, PerTensorClipping, global_norm
 from ._checks import Binding
 from ._constraints import ConstrainedStep, check_constraints
 from ._flavours import DEFAULT_FLAVOUR, FRAMEWORKS, REQUIRED, Variant, check_flavour
-from ._hyper import Clip, Flag, Hyperparameter, check_number
+from ._hyper import (
+    CONSTRUCTED,
+    Clip,
+    Flag,
+    Hyperparameter,
+    check_number,
+    check_zero_unchanged,
+)
 from ._weights import WeightLayout
 
 __all__ = ["Optimizer", "default", "keras_decayed_lr"]
 
+_CLIP_KEYS = ("clipnorm", "clipvalue", "global_clipnorm")
 _OPTIONAL_KEYWORDS = (
     "learning_rate",
     "clipnorm",
@@ -138,12 +146,8 @@ class Optimizer:
         self.initial_decay = self.decay
         self.clipnorm = kwargs.get("clipnorm")
         self.clipvalue = kwargs.get("clipvalue")
-        self.global_clipnorm = self._check_global_clipnorm(
-            kwargs.get("global_clipnorm")
-        )
-        framework = FRAMEWORKS[self.flavour]
-        if framework.check_clips is not None:
-            framework.check_clips(self.clipnorm, self.clipvalue, self.global_clipnorm)
+        # the last clip key: the flavour's clip checks run (``recheck_assignment``)
+        self.global_clipnorm = kwargs.get("global_clipnorm")
         self._engine: Engine = select_engine(kwargs.get("engine"))
         self.iterations = 0
         self._scalars: dict[str, float] = dict(self.scalar_state)
@@ -299,6 +303,45 @@ class Optimizer:
         if extra or variant.omit:
             own = tuple(k for k in type(self).config_keys if k not in variant.omit)
             self.config_keys = own + extra
+        self._finished = True
+
+    def recheck_assignment(self, name: str, before: Any) -> None:
+        """The constructor's checks that involve hyperparameter ``name``, run again when
+        it is assigned later (``opt.clipvalue = 0.5``, ``opt.momentum = 0.9``), so an
+        optimizer never holds settings its flavour refuses (which it would silently
+        ignore, or compute otherwise than the framework, and whose config
+        ``from_config`` would refuse): the flavour's clip keys and their combinations,
+        its knobs (only the "off" value of one it has not), the arguments it omits
+        (they keep their value) and its own checks. ``before``: the value the attribute
+        had; it gets it back when this raises."""
+        settings = self.__dict__
+        if name in _CLIP_KEYS:
+            if all("_hyper_" + key in settings for key in _CLIP_KEYS):
+                self._check_clips()
+            return
+        variant = self.variant
+        if variant is None or not settings.get("_finished", False):
+            return  # the constructor checks its arguments itself
+        value = settings["_hyper_" + name]
+        since = variant.zero_fixed.get(name)
+        if since is not None and (since == CONSTRUCTED or self.built):
+            check_zero_unchanged(name, before, value, since)
+        if name in type(self).knobs_off:
+            self.knob(name, value)
+        if name in variant.omit and value != before:
+            self.refuse_omitted(name)
+        if variant.check is not None:
+            variant.check(self)
+
+    def refuse_omitted(self, name: str) -> None:
+        """``ValueError``: this flavour's framework has no argument ``name`` (one of
+        the variant's ``omit``), naming the flavours that have it."""
+        having = [f for f, v in type(self).flavours.items() if name not in v.omit]
+        raise ValueError(
+            f"{type(self).__name__}(flavour={self.flavour!r}) has no {name} "
+            f"({FRAMEWORKS[self.flavour].library} has no such argument); flavours "
+            f"with it: {', '.join(having)}"
+        )
 
     def _check_flavour_of_class(self, flavour: Any) -> str:
         if flavour is None:
@@ -311,6 +354,14 @@ class Optimizer:
                 f"{', '.join(dict.fromkeys(defined))}"
             )
         return flavour
+
+    def _check_clips(self) -> None:
+        """The flavour's clip keys (global_clipnorm only where it has one) and the
+        combinations its framework accepts."""
+        self._check_global_clipnorm(self.global_clipnorm)
+        framework = FRAMEWORKS[self.flavour]
+        if framework.check_clips is not None:
+            framework.check_clips(self.clipnorm, self.clipvalue, self.global_clipnorm)
 
     def _check_global_clipnorm(self, value: Any) -> Any:
         if value is not None and value != 0:

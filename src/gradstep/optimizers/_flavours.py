@@ -53,7 +53,10 @@ class Variant:
     the slot starts at (zeros otherwise); ``defaults``: the framework's defaults of the
     optimizer's arguments (gradstep names; ``REQUIRED`` where it has none); ``knobs``: the
     arguments beyond Keras 2.2's that this framework has, with their defaults;
-    ``omit``: Keras 2.2 arguments this framework has not (left out of the config).
+    ``omit``: Keras 2.2 arguments this framework has not (left out of the config);
+    ``zero_fixed``: hyperparameter -> from when on whether it is 0 cannot change
+    (``_hyper.BUILT``: once the slots exist, one depends on it; ``_hyper.CONSTRUCTED``:
+    from the constructor on, where the framework chooses its kernel there).
     """
 
     rule: Callable[..., Any] | None
@@ -68,6 +71,7 @@ class Variant:
     legacy_slots: Callable[[Any], tuple[str, ...]] | None = None
     check: Callable[[Any], None] | None = None
     omit: tuple[str, ...] = ()
+    zero_fixed: Mapping[str, str] = field(default_factory=dict)
 
     def rule_for(self, opt: Any) -> Callable[..., Any]:
         return self.select(opt) if self.select is not None else self.rule

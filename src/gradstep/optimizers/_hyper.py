@@ -20,11 +20,14 @@ import numpy as np
 from .. import backend
 
 __all__ = [
+    "BUILT",
+    "CONSTRUCTED",
     "Clip",
     "Flag",
     "Hyperparameter",
     "check_clip",
     "check_flag",
+    "check_zero_unchanged",
     "check_number",
     "real_number",
 ]
@@ -88,6 +91,27 @@ def check_flag(name: str, value: Any) -> bool:
     raise ValueError(f"{name} must be True or False, got {_shown(value)}")
 
 
+BUILT = "built"  # whether a hyperparameter is 0 is fixed once the slots exist
+CONSTRUCTED = "constructed"  # ... once the framework's constructor has run (tf_keras)
+_ZERO_FIXED_WHY = {
+    BUILT: "is built: a slot depends on it",
+    CONSTRUCTED: (
+        "is made: tf_keras chooses its update (with or without it) in the "
+        "constructor and ignores a later change"
+    ),
+}
+
+
+def check_zero_unchanged(name: str, before: float, value: float, since: str) -> None:
+    """``ValueError`` when ``value`` is 0 and ``before`` was not, or the other way
+    round: whether ``name`` is 0 is fixed ``since`` ``BUILT`` or ``CONSTRUCTED``."""
+    if (value > 0) != (before > 0):
+        raise ValueError(
+            f"{name} cannot change between 0 and > 0 once the optimizer "
+            f"{_ZERO_FIXED_WHY[since]}; make a new optimizer"
+        )
+
+
 def check_clip(name: str, value: Any) -> int | float | None:
     """``clipnorm``/``clipvalue``: None or 0 mean off, else a finite number > 0; kept as
     given (an int stays an int), as a Python number."""
@@ -99,7 +123,16 @@ def check_clip(name: str, value: Any) -> int | float | None:
     return number
 
 
+_MISSING: Any = object()  # no value assigned yet
+
+
 class _Descriptor:
+    """A validated attribute. After the value's own check, the owner's
+    ``recheck_assignment(name, before)`` (where it has one) checks it together with the
+    other settings (a flavour's rules: which clip keys combine, which knobs exist); when
+    that raises, the attribute keeps its old value (``before``; ``_MISSING`` on the
+    first assignment)."""
+
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
         self.attribute = "_hyper_" + name
@@ -110,7 +143,20 @@ class _Descriptor:
         return getattr(obj, self.attribute)
 
     def __set__(self, obj: Any, value: Any) -> None:
-        setattr(obj, self.attribute, self.check(obj, value))
+        checked = self.check(obj, value)
+        before = obj.__dict__.get(self.attribute, _MISSING)
+        setattr(obj, self.attribute, checked)
+        recheck = getattr(obj, "recheck_assignment", None)
+        if recheck is None:
+            return
+        try:
+            recheck(self.name, before)
+        except BaseException:  # the owner refused the new value: keep the old one
+            if before is _MISSING:
+                delattr(obj, self.attribute)
+            else:
+                setattr(obj, self.attribute, before)
+            raise
 
     def check(self, obj: Any, value: Any) -> Any:
         raise NotImplementedError
@@ -118,8 +164,9 @@ class _Descriptor:
 
 class Hyperparameter(_Descriptor):
     """A float hyperparameter stored on the optimizer and validated on every assignment.
-    ``zero_fixed_when_built``: whether it is 0 decides a slot (RMSprop's momentum), so
-    it cannot cross 0 once the optimizer holds its slots."""
+    ``zero_fixed_when_built``: whether it is 0 decides a slot, so it cannot cross 0 once
+    the optimizer holds its slots (for optimizers without a flavours table; the
+    built-in ones say it per flavour, ``Variant.zero_fixed``: RMSprop's momentum)."""
 
     def __init__(
         self,
@@ -141,12 +188,7 @@ class Hyperparameter(_Descriptor):
     def check(self, obj: Any, value: Any) -> float:
         number = check_number(self.name, value, low=self.low, high=self.high)
         if self.zero_fixed_when_built and getattr(obj, "built", False):
-            before = getattr(obj, self.attribute)
-            if (number > 0) != (before > 0):
-                raise ValueError(
-                    f"{self.name} cannot change between 0 and > 0 once the optimizer "
-                    "is built: a slot depends on it; make a new optimizer"
-                )
+            check_zero_unchanged(self.name, getattr(obj, self.attribute), number, BUILT)
         return number
 
 

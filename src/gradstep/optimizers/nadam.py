@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from ..kernels.elementwise import sqrt
 from ._base import Optimizer, default
-from ._flavours import FRAMEWORKS, REQUIRED, Variant
+from ._flavours import REQUIRED, Variant
 from ._hyper import Hyperparameter
 from ._registry import register
 
@@ -226,12 +226,7 @@ class Nadam(Optimizer):
         if "schedule_decay" in self.variant.omit and not isinstance(
             schedule_decay, default
         ):
-            having = [f for f, v in FLAVOURS.items() if "schedule_decay" not in v.omit]
-            raise ValueError(
-                f"Nadam(flavour={self.flavour!r}) has no schedule_decay "
-                f"({FRAMEWORKS[self.flavour].library} has no such argument); flavours "
-                f"with it: {', '.join(having)}"
-            )
+            self.refuse_omitted("schedule_decay")
         self.schedule_decay = self.flavour_default("schedule_decay", schedule_decay)
         self.finish_flavour()
 

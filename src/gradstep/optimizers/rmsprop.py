@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 from ..kernels.elementwise import sqrt
 from ._base import Optimizer, default
 from ._flavours import REQUIRED, Variant
-from ._hyper import Flag, Hyperparameter
+from ._hyper import BUILT, CONSTRUCTED, Flag, Hyperparameter
 from ._registry import register
 
 __all__ = ["RMSprop"]
@@ -136,6 +136,7 @@ FLAVOURS = {
         defaults={"lr": 0.001, "rho": 0.9, "epsilon": 1e-7},
         knobs=_KNOBS,
         check=_momentum_at_most_one,
+        zero_fixed={"momentum": CONSTRUCTED},
     ),
     "keras3": Variant(
         None,
@@ -144,6 +145,7 @@ FLAVOURS = {
         select=_inside,
         defaults={"lr": 0.001, "rho": 0.9, "epsilon": 1e-7},
         knobs=_KNOBS,
+        zero_fixed={"momentum": BUILT},
     ),
     "torch": Variant(
         None,
@@ -152,6 +154,7 @@ FLAVOURS = {
         select=_outside,
         defaults={"lr": 0.01, "rho": 0.99, "epsilon": 1e-8},
         knobs=_KNOBS,
+        zero_fixed={"momentum": BUILT},
     ),
     "optax": Variant(
         None,
@@ -160,6 +163,7 @@ FLAVOURS = {
         select=_inside,
         defaults={"lr": REQUIRED, "rho": 0.9, "epsilon": 1e-8},
         knobs=_KNOBS,
+        zero_fixed={"momentum": BUILT},
     ),
 }
 
@@ -212,7 +216,7 @@ class RMSprop(Optimizer):
     knobs_off = _KNOBS
     rho = Hyperparameter(high=1.0)
     epsilon = Hyperparameter()
-    momentum = Hyperparameter(zero_fixed_when_built=True)
+    momentum = Hyperparameter()
     centered = Flag(fixed_when_built=True)
 
     def __init__(

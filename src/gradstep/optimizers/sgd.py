@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 from ..kernels.elementwise import minimum
 from ._base import Optimizer, default
 from ._flavours import REQUIRED, Variant
-from ._hyper import Flag, Hyperparameter
+from ._hyper import BUILT, CONSTRUCTED, Flag, Hyperparameter
 from ._registry import register
 
 __all__ = ["SGD"]
@@ -88,8 +88,20 @@ def _torch_checks(opt) -> None:
 _KERAS = {"rule": None, "coefficients": sgd_coefficients, "slots": ("moment",)}
 FLAVOURS = {
     "keras22": Variant(**_KERAS, select=_keras_rule),
-    "tf_keras": Variant(**_KERAS, select=_keras_rule, check=_momentum_at_most_one),
-    "keras3": Variant(**_KERAS, select=_keras_rule, check=_momentum_at_most_one),
+    # tf_keras runs ResourceApplyKerasMomentum or plain gradient descent as its
+    # constructor found momentum; Keras 3 makes the momentum slots at build
+    "tf_keras": Variant(
+        **_KERAS,
+        select=_keras_rule,
+        check=_momentum_at_most_one,
+        zero_fixed={"momentum": CONSTRUCTED},
+    ),
+    "keras3": Variant(
+        **_KERAS,
+        select=_keras_rule,
+        check=_momentum_at_most_one,
+        zero_fixed={"momentum": BUILT},
+    ),
     "torch": Variant(
         None,
         buffer_coefficients,
@@ -98,13 +110,17 @@ FLAVOURS = {
         defaults={"lr": 0.001},
         knobs={"dampening": 0.0},
         check=_torch_checks,
+        zero_fixed={"momentum": BUILT},
     ),
+    # torch starts a fresh buffer when momentum leaves 0 mid-run (the slot holds the
+    # last gradient then) and optax has no trace without momentum: both refuse it
     "optax": Variant(
         None,
         trace_coefficients,
         ("moment",),
         select=_buffer_rule,
         defaults={"lr": REQUIRED},
+        zero_fixed={"momentum": BUILT},
     ),
 }
 

@@ -145,9 +145,9 @@ class Layer:
         else:
             node.outputs = [Tensor(out_shape, node, 0)]
         self._nodes.append(node)
-        self.input = inputs
-        self.output = node.outputs if isinstance(out_shape, list) else node.outputs[0]
-        return self.output
+        output = node.outputs if isinstance(out_shape, list) else node.outputs[0]
+        self.input, self.output = inputs, output  # a model keeps its own (see Network)
+        return output
 
     # ---- building ------------------------------------------------------------------
     def build(self, input_shape: tuple[int | None, ...], rngs: Rngs) -> None:

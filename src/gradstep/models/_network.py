@@ -90,6 +90,47 @@ class Network(ModelAPI, Layer):
     ) -> list[np.ndarray] | None:
         raise NotImplementedError
 
+    def _symbolic_inputs(self) -> list[Any]:
+        """The model's own input tensors (``input``)."""
+        raise NotImplementedError
+
+    def _symbolic_outputs(self) -> list[Any]:
+        """The model's own output tensors (``output``)."""
+        raise NotImplementedError
+
+    # ---- Keras's model.input and model.output ------------------------------------------
+    @property  # type: ignore[override]
+    def input(self) -> Any:
+        """The input tensor (a list for several), as Keras's ``model.input``, for
+        ``Model(model.input, model.get_layer(name).output)``. A model called as a layer
+        keeps its own tensors here, as Keras's (its node 0)."""
+        tensors = self._symbolic_inputs()
+        return tensors[0] if len(tensors) == 1 else list(tensors)
+
+    @input.setter
+    def input(self, value: Any) -> None:  # Layer.__call__: the call's are in its node
+        pass
+
+    @property  # type: ignore[override]
+    def output(self) -> Any:
+        """The output tensor (a list for several), as Keras's ``model.output``."""
+        tensors = self._symbolic_outputs()
+        return tensors[0] if len(tensors) == 1 else list(tensors)
+
+    @output.setter
+    def output(self, value: Any) -> None:
+        pass
+
+    @staticmethod
+    def _trains(layer: Layer) -> bool:
+        """Whether the model computing gradients now trains a weight of ``layer`` (or of
+        a layer inside it), as its ``compile`` fixed it: Keras 2.2.4 keeps training the
+        weights collected at compile when ``trainable`` changes after it. The backward
+        passes skip what feeds only layers for which this is False."""
+        if isinstance(layer, Network):
+            return any(Network._trains(leaf) for leaf, _ in layer._leaves())
+        return layer.holds_weights and getattr(layer, "grads_wanted", layer.trainable)
+
     @staticmethod
     def _fusable_activation(layer: Layer) -> str | None:
         """The activation name of ``layer`` when its backward can start from the
@@ -486,8 +527,9 @@ class Network(ModelAPI, Layer):
         ``metrics_names``; the trainable weights' gradients are left in their buffers."""
         compiled = self._compiled
         self._claim()  # a model sharing these layers may have run (even in a callback)
-        for leaf, trains in self._update_flags:  # BatchNormalization's moving stats
-            leaf.updates_enabled = trains
+        for leaf, trains in self._update_flags:  # as fixed at compile:
+            leaf.updates_enabled = trains  # BatchNormalization's moving stats
+            leaf.grads_wanted = trains  # the weights the optimizer gets (see _trains)
         ps = self._run_forward(xs, training=True)
         acts = self._output_activations()
         fused = [False] * len(ps)

@@ -171,6 +171,12 @@ class Model(Network):
         self._layout()
 
     # ---- shapes and names ------------------------------------------------------------
+    def _symbolic_inputs(self) -> list[Tensor]:
+        return list(self.inputs)
+
+    def _symbolic_outputs(self) -> list[Tensor]:
+        return list(self.outputs)
+
     def _input_shapes(self):
         return [t.node.layer.batch_input_shape for t in self.inputs]
 
@@ -252,7 +258,7 @@ class Model(Network):
             need = any(upstream.get(id(t), False) for t in node.inputs)
             needs[id(node)] = need
             layer = node.layer
-            trains = layer.trainable and layer.holds_weights
+            trains = self._trains(layer)
             for t in node.outputs:
                 upstream[id(t)] = need or trains
         return needs

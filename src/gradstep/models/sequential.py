@@ -41,6 +41,7 @@ class Sequential(Network):
     ) -> None:
         super().__init__(name=name, seed=seed)
         self.layers: list[Layer] = []
+        self._graph_input: Any = None
         for layer in layers or []:
             self.add(layer)
 
@@ -124,6 +125,48 @@ class Sequential(Network):
     def output_names(self) -> list[str]:  # type: ignore[override]
         return [self.layers[-1].name] if self.layers else []
 
+    def _symbolic(self) -> tuple[Any, Any]:
+        """Keras 2.2.4's graph of the model, made when first asked for (``input``,
+        ``output``): an Input named as Keras names it, then each layer called in turn
+        on the previous output, so that ``layer.input``/``layer.output`` exist too."""
+        from ..layers._input import Input
+
+        if not self.built:
+            raise AttributeError(
+                f"Sequential model {self.name} is not built yet, so it has no input or "
+                "output tensor: give the first layer an input_shape, or build it"
+            )
+        if self._graph_input is None:
+            self._graph_input = Input(
+                batch_shape=self._input_shapes()[0],
+                name=self.input_names[0],
+                dtype=self.dtype,
+            )
+        tensor = self._graph_input
+        for layer in self.layers:
+            node = layer._nodes[0] if layer._nodes else None
+            if node is not None and not node.multi and node.inputs == [tensor]:
+                tensor = node.outputs[0]
+            else:  # a layer added since, or one called elsewhere (which raises)
+                tensor = layer(tensor)
+        return self._graph_input, tensor
+
+    def _symbolic_inputs(self):
+        return [self._symbolic()[0]]
+
+    def _symbolic_outputs(self):
+        return [self._symbolic()[1]]
+
+    @property
+    def inputs(self) -> list[Any]:
+        """``[model.input]``, as Keras's."""
+        return self._symbolic_inputs()
+
+    @property
+    def outputs(self) -> list[Any]:
+        """``[model.output]``, as Keras's."""
+        return self._symbolic_outputs()
+
     def _input_shapes(self):
         first = self.layers[0]
         return [first.batch_input_shape or first.input_shape]
@@ -149,11 +192,7 @@ class Sequential(Network):
         first = 0
         if not need_dx:
             first = next(
-                (
-                    i
-                    for i, layer in enumerate(self.layers)
-                    if layer.trainable and layer.holds_weights
-                ),
+                (i for i, layer in enumerate(self.layers) if self._trains(layer)),
                 len(self.layers),
             )
         for i in range(last, first - 1, -1):

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ... import optimizers as optimizers_module
+from ._order import keras_order
 from ._read import KerasFile, read_model_file, read_weights_file
 
 __all__ = ["load_model", "load_weights"]
@@ -85,7 +86,8 @@ def _check_shapes(
     except (TypeError, KeyError, ValueError) as exc:
         raise ValueError(f"{path}: bad model config: {exc}") from None
     held = [w.shape for _, ws in keras_file.layers for _, w in ws]
-    if shapes is not None and [tuple(s) for s in shapes] != held:
+    # sorted: Keras lists a nested model's trainable weights before its others
+    if shapes is not None and sorted(tuple(s) for s in shapes) != sorted(held):
         raise ValueError(
             f"{path}: the model config asks for weights of shapes {shapes!r:.200}, the "
             f"file holds {held!r:.200}; the file is damaged or was altered"
@@ -133,7 +135,7 @@ def _matched(path: str, model: Any, layers: list, by_name: bool, skip: bool):
     out = []
     for layer, ws in pairs:
         arrays = [w for _, w in ws]
-        shapes = [w.shape for w in layer.weights]
+        shapes = [layer.weights[k].shape for k in keras_order(layer)]
         problem = None
         if len(arrays) != len(shapes):
             problem = f"expects {len(shapes)} weights, the file has {len(arrays)}"
@@ -155,9 +157,9 @@ def _matched(path: str, model: Any, layers: list, by_name: bool, skip: bool):
 
 
 def _assign(model: Any, pairs: list) -> None:
-    for layer, arrays in pairs:
-        for w, a in zip(layer.weights, arrays):
-            np.copyto(w, a, casting="unsafe")
+    for layer, arrays in pairs:  # a nested model's arrays come in Keras's order
+        for k, a in zip(keras_order(layer), arrays):
+            np.copyto(layer.weights[k], a, casting="unsafe")
 
 
 def _named(value: Any, custom: Mapping[str, Any]) -> Any:

@@ -23,6 +23,7 @@ import numpy as np
 from ... import optimizers as optimizers_module
 from ..._io import atomic_file
 from ._h5py import h5py
+from ._order import keras_names, keras_order
 
 __all__ = ["save_model", "save_weights", "keras224_optimizer_weights"]
 
@@ -48,12 +49,12 @@ def _weights(group: Any, model: Any) -> None:
     group.attrs["layer_names"] = _names([layer.name for layer in model.layers])
     group.attrs["backend"] = np.bytes_(BACKEND)
     group.attrs["keras_version"] = np.bytes_(KERAS_VERSION)
-    for layer in model.layers:
+    for layer in model.layers:  # a nested model's weights in Keras's order
         sub = group.create_group(layer.name)
-        names = [f"{layer.name}/{name}" for name in layer.weight_names]
+        names = keras_names(layer)
         sub.attrs["weight_names"] = _names(names)
-        for name, w in zip(names, layer.weights):
-            sub.create_dataset(name, data=np.asarray(w))
+        for name, k in zip(names, keras_order(layer)):
+            sub.create_dataset(name, data=np.asarray(layer.weights[k]))
 
 
 def keras224_optimizer_weights(optimizer: Any) -> list[tuple[str, np.ndarray]]:

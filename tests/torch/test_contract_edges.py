@@ -218,3 +218,23 @@ def test_a_torch_name_that_agrees_with_the_group_steps():
     got = _trajectory(opt, params, 3)
     for a, b in zip(got, want):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("flatten_params", [False, True])
+def test_a_knob_the_flavour_lacks_set_in_a_group_later_is_refused(flatten_params):
+    """``group["momentum"] = 0.9`` on a Keras 2.2 RMSprop (which has no momentum) would
+    be ignored: refused before any change, while its off value steps as before."""
+    params = make_params(SHAPES, torch.float64)
+    for p, g in zip(params, grad_sequence(SHAPES, 1, torch.float64)[0]):
+        p.grad = g
+    opt = gtorch.RMSprop(params, lr=0.1, flatten_params=flatten_params)
+    opt.step()
+    before = [p.detach().clone() for p in params]
+    opt.param_groups[0]["momentum"] = 0.9
+    with pytest.raises(ValueError, match="has no momentum.*flavours with it"):
+        opt.step()
+    assert all(torch.equal(a, p.detach()) for a, p in zip(before, params))
+    assert opt.param_groups[0]["iterations"] == 1
+    opt.param_groups[0]["momentum"] = 0.0
+    opt.step()
+    assert opt.param_groups[0]["iterations"] == 2

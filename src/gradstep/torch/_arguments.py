@@ -278,7 +278,7 @@ def _refuse_strays(
     """``ValueError`` for torch's names put in a group after it was made (code
     written for torch.optim setting ``group["eps"]`` or ``group["weight_decay"]``),
     which the step would not read: an alias that disagrees with the group's own key,
-    a flag that is on."""
+    a flag that is on, a knob the flavour has not that is not off."""
     for torch_name, keras_name in _ALIASES.items():
         if torch_name not in group or keras_name not in names:
             continue
@@ -294,12 +294,16 @@ def _refuse_strays(
     for name in _OFF_ONLY:
         if name in group:
             _refuse_on(name, group[name], where)
+    _knobs(keras_class, group, where, flavour_of(group.get("flavour")))
 
 
-def stray_names() -> tuple[str, ...]:
-    """torch's names that ``keras_hyperparameters`` checks in a group besides its
-    own keys (aliases and torch-only flags)."""
-    return (*_ALIASES, *_OFF_ONLY)
+def stray_names(keras_class: type) -> tuple[str, ...]:
+    """The names that ``keras_hyperparameters`` checks in a group of
+    ``keras_class`` besides its own keys: torch's aliases and torch-only flags, and
+    the knobs of other flavours (``group["momentum"] = 0.9`` on an RMSprop whose
+    flavour has none)."""
+    knobs = tuple(getattr(keras_class, "knobs_off", {}))
+    return (*_ALIASES, *_OFF_ONLY, *knobs, "initial_accumulator_value")
 
 
 def group_names(keys: tuple[str, ...]) -> tuple[str, ...]:

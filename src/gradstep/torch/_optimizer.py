@@ -244,7 +244,7 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         if watched is None or watched[0] is not keys:
             names = group_names(keys)
             extra = ("beta_1", "beta_2") if BETAS in names else ()
-            strays = (*extra, *stray_names())
+            strays = (*extra, *stray_names(self.keras_class))
             watched = self._watched = (keys, (*names, *strays, *_GLOBAL_KEYS))
         return watched[1]
 

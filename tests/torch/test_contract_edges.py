@@ -238,3 +238,23 @@ def test_a_knob_the_flavour_lacks_set_in_a_group_later_is_refused(flatten_params
     opt.param_groups[0]["momentum"] = 0.0
     opt.step()
     assert opt.param_groups[0]["iterations"] == 2
+
+
+@pytest.mark.parametrize("name, flavour", [("SGD", "torch"), ("SGD", "optax")])
+def test_momentum_crossing_zero_in_a_group_after_a_step_is_refused(name, flavour):
+    """With momentum 0 the torch-flavour buffer holds the last gradient (torch.optim
+    keeps none and would start afresh): a group's momentum leaving 0 after the first
+    step is refused before any change, as assigning it to the NumPy optimizer is."""
+    params = make_params(SHAPES, torch.float64)
+    opt = getattr(gtorch, name)(params, lr=0.1, momentum=0.0, flavour=flavour)
+    opt.param_groups[0]["momentum"] = 0.5  # before any step: nothing depends on it
+    opt.param_groups[0]["momentum"] = 0.0
+    for p, g in zip(params, grad_sequence(SHAPES, 1, torch.float64)[0]):
+        p.grad = g
+    opt.step()
+    before = [p.detach().clone() for p in params]
+    opt.param_groups[0]["momentum"] = 0.9
+    with pytest.raises(ValueError, match="between 0 and > 0"):
+        opt.step()
+    assert all(torch.equal(a, p.detach()) for a, p in zip(before, params))
+    assert opt.param_groups[0]["iterations"] == 1

@@ -42,7 +42,7 @@ from ..kernels._multi_tensor import same_items
 from ..kernels.clip import Clipping, PerTensorClipping
 from ..optimizers import Optimizer as KerasOptimizer
 from ..optimizers._flavours import check_flavour
-from ..optimizers._hyper import check_clip, check_flag
+from ..optimizers._hyper import BUILT, check_clip, check_flag, check_zero_unchanged
 from . import _state
 from ._arguments import (
     BETAS,
@@ -227,6 +227,8 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         else:
             try:
                 keras = self.keras_class(**hyper, **clip, engine="reference")
+                if cached is not None:
+                    _check_zero_crossings(cached[1], keras, group)
             except (TypeError, ValueError) as error:
                 raise ValueError(f"{where}{error}") from None
         if key is not None:
@@ -591,6 +593,27 @@ def _signature(keras_class: type[KerasOptimizer]) -> inspect.Signature:
     extra.append(inspect.Parameter("flatten_params", keyword, default=False))
     first = inspect.Parameter("params", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     return inspect.Signature([first, *own, *extra])
+
+
+def _check_zero_crossings(
+    before: KerasOptimizer, after: KerasOptimizer, group: Mapping[str, Any]
+) -> None:
+    """``ValueError`` when a group's setting crosses 0 where the flavour fixes
+    whether it is 0 (``Variant.zero_fixed``), as assigning it to the NumPy optimizer
+    does: always where the framework chose its kernel in the constructor
+    (``CONSTRUCTED``, tf_keras), and after the first step (``BUILT``) while the slots
+    stay the same ones (torch's SGD buffer holds the last gradient without momentum,
+    where torch.optim would start a fresh one; a slot that comes with the setting, as
+    RMSprop's ``momentum``, starts at zero as torch's would)."""
+    variant = getattr(after, "variant", None)
+    if variant is None:
+        return
+    for name, since in variant.zero_fixed.items():
+        if since == BUILT and (
+            not group.get("iterations", 0) or before.slot_names() != after.slot_names()
+        ):
+            continue
+        check_zero_unchanged(name, getattr(before, name), getattr(after, name), since)
 
 
 def _is_immutable(value: Any) -> bool:

@@ -27,10 +27,14 @@ from .. import optimizers as optimizers_module
 from .._seeding import check_seed, new_seed_sequence
 from ..kernels.flat import flat_arrays
 from ..layers._base import Layer, Rngs, _snake, unique_name
+from ..optimizers._native import NativeOptimizer
 from . import _engine
 from ._api import ModelAPI
 
 __all__ = ["Network"]
+
+# optimizers that compile rebinds to the model's weights when bound to others
+_REBINDABLE = (optimizers_module.Optimizer, NativeOptimizer)
 
 _NOT_COMPILED = (
     "You must compile a model before training/testing. Use "
@@ -375,7 +379,9 @@ class Network(ModelAPI, Layer):
 
         A gradstep optimizer already bound to weights is rebound (``rebind()``: fresh
         slots, its iteration counter carries on), as Keras 2.2.4 does when it compiles
-        an optimizer into a model. Trainability (``layer.trainable``) is read now."""
+        an optimizer into a model; so is a wrapped native one (``TorchOptimizer``,
+        ``OptaxOptimizer``: a fresh framework state, lr and counter carried on).
+        Trainability (``layer.trainable``) is read now."""
         if kwargs:
             raise TypeError(
                 f"compile(): unexpected keyword argument {sorted(kwargs)[0]!r}"
@@ -401,9 +407,7 @@ class Network(ModelAPI, Layer):
             names, shapes, loss, metrics, loss_weights, weighted_metrics
         )
         new_optimizer = self._resolve_optimizer(optimizer)
-        if isinstance(new_optimizer, optimizers_module.Optimizer) and (
-            new_optimizer.built
-        ):
+        if isinstance(new_optimizer, _REBINDABLE) and new_optimizer.built:
             new_optimizer.rebind()
         self.optimizer, self._compiled = new_optimizer, compiled
         self._compiled_version = self._version

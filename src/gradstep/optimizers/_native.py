@@ -21,6 +21,13 @@ from ._weights import MAX_ITERATIONS
 
 __all__ = ["NativeOptimizer", "check_weight_count", "restored_iterations"]
 
+_REBIND_HINT = (
+    "These are other arrays (another model's, or a model's compiled again, which lays "
+    "its weights out anew and rebinds its optimizer): compile the model you train "
+    "with this optimizer, or call optimizer.rebind() (a fresh framework state; "
+    "iterations and lr carry on), or give each model its own optimizer"
+)
+
 
 class NativeOptimizer:
     """Base of the wrappers of framework optimizers (see the module docstring)."""
@@ -38,6 +45,26 @@ class NativeOptimizer:
     def _bind(self, arrays: list[np.ndarray]) -> None:
         raise NotImplementedError
 
+    def _unbind(self) -> None:
+        """Drop the framework optimizer built for the bound arrays, keeping its
+        hyperparameters for the next ``_bind`` (raise, before any change, when it
+        cannot be rebuilt)."""
+        raise NotImplementedError
+
+    @property
+    def built(self) -> bool:
+        """Whether the wrapper is bound to its arrays (after ``build`` or a step)."""
+        return self._binding.params is not None
+
+    def rebind(self) -> None:
+        """Forget the bound arrays and the framework optimizer's state for them, as
+        ``Optimizer.rebind``: the next ``build`` or step binds to new arrays (a model
+        compiled again lays its weights out anew) with a fresh framework state;
+        ``iterations``, ``lr`` and the clipping carry on."""
+        if self.built:
+            self._unbind()
+        self._binding = Binding(remember_grads=False)
+
     def _framework_step(
         self, params: list[np.ndarray], grads: list[np.ndarray]
     ) -> None:
@@ -46,6 +73,9 @@ class NativeOptimizer:
     def build(self, params: Sequence[np.ndarray]) -> None:
         """Build the framework optimizer for ``params`` now (``apply_gradients`` does it
         on its first call)."""
+        if self.built:
+            params = list(params)
+            self._check_bound_params(params)
         checked = self._binding.build(params)
         if checked is not None:
             self._bind(plain_views(checked))
@@ -61,6 +91,9 @@ class NativeOptimizer:
         anything changes. ``constraints``: as ``Optimizer.apply_gradients`` (applied
         after the step; if one fails the parameters are restored, the wrapped
         optimizer's own state is not)."""
+        if self.built:
+            grads_and_params = _listed(grads_and_params)
+            self._check_bound(grads_and_params)
         grads, params = self._binding.pairs(grads_and_params)
         guard = ConstrainedStep(check_constraints(constraints, len(params)), params)
         if self._binding.params is None:
@@ -71,6 +104,35 @@ class NativeOptimizer:
         self._framework_step(params, grads)
         guard.apply()
         self.iterations += 1
+
+    def _check_bound(self, pairs: Any) -> None:
+        """Well-formed ``pairs`` over other arrays than the bound ones raise the pair
+        checks' message with the usual cause (a model compiled again) and the way out
+        (``rebind``)."""
+        try:
+            params = [param for _, param in pairs]
+        except (TypeError, ValueError):  # malformed: the pair checks say how
+            return
+        self._check_bound_params(params)
+
+    def _check_bound_params(self, params: list[Any]) -> None:
+        """Arrays other than the bound ones raise (with the hint of ``_check_bound``);
+        anything but arrays is left to the parameter checks."""
+        bound = self._binding.params
+        assert bound is not None
+        if not all(isinstance(p, np.ndarray) for p in params) or (
+            len(params) == len(bound) and all(a is b for a, b in zip(params, bound))
+        ):
+            return
+        try:
+            self._binding.check_same(params)
+        except ValueError as error:
+            raise ValueError(f"{error}. {_REBIND_HINT}") from None
+
+
+def _listed(items: Any) -> Any:
+    """``items`` as a list when it is iterable (it is read twice), else as it is."""
+    return list(items) if isinstance(items, Iterable) else items
 
 
 def check_weight_count(weights: Sequence[Any], expected: int) -> list[np.ndarray]:

@@ -152,6 +152,20 @@ class TorchOptimizer(NativeOptimizer):
         optimizer.param_groups[0].update(hyper)
         self._torch, self._tensors = optimizer, tensors
 
+    def _unbind(self) -> None:
+        """The bound torch optimizer (its groups' hyperparameters as set, ``lr``
+        included) becomes the template of the next one; one with several param groups
+        cannot be rebuilt for other arrays and raises."""
+        assert self._torch is not None
+        if len(self._torch.param_groups) != 1:
+            raise ValueError(
+                f"cannot rebind a wrapped {self._class.__name__} with "
+                f"{len(self._torch.param_groups)} param groups to other arrays; wrap a "
+                "new optimizer built on [torch.from_numpy(w) for w in weights]"
+            )
+        self._template, self._instance = self._torch, None
+        self._torch, self._tensors = None, []
+
     def _framework_step(
         self, params: list[np.ndarray], grads: list[np.ndarray]
     ) -> None:

@@ -29,8 +29,9 @@ class OptaxOptimizer(NativeOptimizer):
     """An ``optax.GradientTransformation`` behind gradstep's optimizer interface.
 
     Args:
-        transformation: any ``optax.GradientTransformation``. Its state is created at
-            the first ``apply_gradients`` (or ``build``) for the given arrays.
+        transformation: any ``optax.GradientTransformation`` (or an ``optax.MultiSteps``,
+            used as its ``gradient_transformation()``). Its state is created at the
+            first ``apply_gradients`` (or ``build``) for the given arrays.
         clipnorm, clipvalue: Keras's gradient clipping (global norm, then values), done on
             the NumPy gradients before the optax step. None or 0: off.
 
@@ -38,8 +39,11 @@ class OptaxOptimizer(NativeOptimizer):
     callbacks work) exists where the transformation keeps an injected learning rate in
     its state: ``optax.inject_hyperparams(optax.adamw)(learning_rate=1e-3)`` or any
     ``gradstep.jax`` transformation; elsewhere it raises ``AttributeError``. Setting it
-    never recompiles the step. ``get_weights``/``set_weights`` hold ``iterations`` and
-    then the state's leaves in pytree order (after one step or ``build``).
+    never recompiles the step; where the injected learning rate is a schedule it is
+    read-only (setting raises ``AttributeError``: optax would overwrite it).
+    ``get_weights``/``set_weights`` hold ``iterations`` and then the state's leaves in
+    pytree order (after one step or ``build``); ``rebind()`` forgets the bound arrays
+    and the state (for a model compiled again).
     ``get_config`` raises ``NotImplementedError``: a transformation is a pair of
     functions, which no config can rebuild. float64 parameters need
     ``jax.config.update("jax_enable_x64", True)``; JAX would silently make them float32.
@@ -62,6 +66,7 @@ class OptaxOptimizer(NativeOptimizer):
     ) -> None:
         import optax
 
+        transformation = _as_transformation(transformation)
         if not isinstance(transformation, optax.GradientTransformation):
             raise TypeError(
                 "OptaxOptimizer expects an optax.GradientTransformation (e.g. "
@@ -89,8 +94,10 @@ class OptaxOptimizer(NativeOptimizer):
     @lr.setter
     def lr(self, value: float) -> None:
         value = check_number("lr", value)
+        state = self._state_or_probe()
+        self._lr_holder(state)  # raises when there is none
+        _check_not_scheduled(state)
         if self.state is None:
-            self._lr_holder(self._state_or_probe())  # raises when there is none
             self._pending_lr = value
             return
         self._set_lr(value)
@@ -110,8 +117,9 @@ class OptaxOptimizer(NativeOptimizer):
         if self._probe is None:
             import jax.numpy as jnp
 
+            probe = [jnp.zeros(1, _probe_dtype())]
             try:
-                self._probe = self.transformation.init([jnp.zeros(1, jnp.float32)])
+                self._probe = self.transformation.init(probe)
             except Exception:  # noqa: BLE001 - a transformation for other pytrees
                 self._probe = ()
         return self._probe
@@ -152,6 +160,17 @@ class OptaxOptimizer(NativeOptimizer):
         if self._pending_lr is not None:
             self._set_lr(self._pending_lr)
             self._pending_lr = None
+
+    def _unbind(self) -> None:
+        """Drop the state made for the bound arrays; an injected, unscheduled ``lr``
+        as set carries on into the next state."""
+        try:
+            _check_not_scheduled(self.state)
+            holder, key = self._lr_holder(self.state)
+            self._pending_lr = float(holder[key])
+        except AttributeError:  # no injected learning rate, or a scheduled one
+            pass
+        self.state, self._step = None, None
 
     def _framework_step(
         self, params: list[np.ndarray], grads: list[np.ndarray]
@@ -215,6 +234,49 @@ class OptaxOptimizer(NativeOptimizer):
 
     def __repr__(self) -> str:
         return f"OptaxOptimizer({self.transformation!r})"
+
+
+def _probe_dtype() -> Any:
+    """The dtype of the arrays that a state made before the weights are bound is made
+    for: floatx (what a model's weights usually are), float32 where JAX computes in
+    float32 only. optax.inject_hyperparams gives its hyperparameters the parameters'
+    dtype, so a float32 probe would round a float64 model's lr before its first step."""
+    import jax
+    import jax.numpy as jnp
+
+    if backend.floatx() == "float64" and jax.config.read("jax_enable_x64"):
+        return jnp.float64
+    return jnp.float32
+
+
+def _as_transformation(transformation: Any) -> Any:
+    """``optax.MultiSteps`` (an object with ``init``/``update`` methods, not a
+    ``GradientTransformation``) as its ``gradient_transformation()``; anything else as
+    it is."""
+    import optax
+
+    if isinstance(transformation, optax.MultiSteps):
+        return transformation.gradient_transformation()
+    return transformation
+
+
+def _check_not_scheduled(state: Any) -> None:
+    """Raise ``AttributeError`` when the learning rate in ``state`` is a schedule
+    (``optax.inject_hyperparams`` recomputes it from the step count at every step, so
+    a value set would be silently overwritten)."""
+    import jax
+
+    def holds(x: Any) -> bool:
+        return isinstance(getattr(x, "hyperparams_states", None), dict)
+
+    for node in jax.tree_util.tree_leaves(state, is_leaf=holds):
+        if holds(node) and any(k in node.hyperparams_states for k in _LR_NAMES):
+            raise AttributeError(
+                "lr is read-only here: the transformation's learning rate is a schedule "
+                "(optax.inject_hyperparams recomputes it from the step count at every "
+                "step, so a value set would be ignored); inject a constant learning "
+                "rate to set lr, or change the schedule"
+            )
 
 
 def _hyperparam_dicts(state: Any) -> list[dict[str, Any]]:

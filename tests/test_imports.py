@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "gradstep._registry",
             "gradstep._io",
             "gradstep._npz",
+            "gradstep._yaml",
             "gradstep._seeding",
             "gradstep._progress",
             "gradstep._threading",

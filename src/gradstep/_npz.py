@@ -174,7 +174,19 @@ class NpzArchive:
                 f"{self.path}: array {key!r} holds Python objects, which cannot be read "
                 "without pickle (refused)"
             )
+        self._check_shape(key, shape)
         return tuple(shape), bool(fortran), dtype
+
+    def _check_shape(self, key: str, shape: Any) -> None:
+        """Every dimension a non-negative int: a negative one would make the declared
+        size negative, pass every budget and read (inflate) the whole member."""
+        if not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
+        ):
+            raise self._error(
+                f"{self.path}: array {key!r} declares the shape {tuple(shape)!r}; a "
+                "shape holds integers >= 0, so the file is damaged"
+            )
 
 
 def read_arrays(

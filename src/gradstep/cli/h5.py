@@ -53,13 +53,22 @@ def run(args: argparse.Namespace, command: str) -> int:
         if args.h5_command == "info":
             sys.stdout.write(describe(args.file))
         else:
-            if os.path.exists(args.out) and not args.force:
-                raise ValueError(
-                    f"{args.out} already exists; pass --force to overwrite it"
-                )
+            _check_out(args.out, args.force)
             convert(args.file, args.out, overwrite=True)
             print(f"wrote {args.out}")
     except (ValueError, ImportError, FileExistsError) as exc:
         print(f"gradstep: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_USAGE
     return 0
+
+
+def _check_out(out: str, force: bool) -> None:
+    """``ValueError`` naming ``out`` unless a file can be written there, before reading
+    anything (not a folder, its folder existing, not there already unless ``force``)."""
+    if os.path.isdir(out):
+        raise ValueError(f"{out} is a folder; OUT names the file to write")
+    if os.path.exists(out) and not force:
+        raise ValueError(f"{out} already exists; pass --force to overwrite it")
+    parent = os.path.dirname(out) or "."
+    if not os.path.isdir(parent):
+        raise ValueError(f"cannot write {out}: folder {parent} does not exist")

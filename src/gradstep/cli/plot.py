@@ -29,6 +29,11 @@ def run(args: argparse.Namespace, command: str) -> int:
     kind = record.get("kind")
     output = Path(args.output) if args.output else None
     if output is not None:
+        if output.is_dir():
+            raise LabError(
+                f"{output} is a folder; --output names the figure file to write "
+                "(.png, .svg or .pdf)"
+            )
         if output.exists() and not args.force:
             raise LabError(f"{output} already exists; pass --force to overwrite it")
         if not output.parent.is_dir():

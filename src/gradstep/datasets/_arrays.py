@@ -17,15 +17,27 @@ MAX_CLASSES = 1 << 16
 Split = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
+def _check_one_hot(y: np.ndarray, where: str) -> None:
+    """One-hot (or soft) label rows: every value finite and in [0, 1]."""
+    if not np.all(np.isfinite(y)):
+        raise DatasetError(f"{where} contains NaN or infinite values")
+    if y.size and (y.min() < 0 or y.max() > 1):
+        raise DatasetError(
+            f"{where} holds one-hot rows with values outside [0, 1] "
+            f"(from {y.min():g} to {y.max():g}); expected 0s and 1s"
+        )
+
+
 def check_split(arrays: Mapping[str, np.ndarray], source: str) -> Split:
     """``((x_train, y_train), (x_test, y_test))`` after checking that each x has samples on
     its first axis, numbers inside, and an integer label per sample (>= 0), or one-hot
     rows; ``DatasetError`` naming ``source`` and the array otherwise."""
     for key in KEYS:
         value = arrays[key]
-        if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_):
+        if value.dtype.kind not in "biuf":
             raise DatasetError(
-                f"{source}: {key} has dtype {value.dtype}; expected numbers"
+                f"{source}: {key} has dtype {value.dtype}; expected real numbers "
+                "(bool, integer or float)"
             )
     for part in ("train", "test"):
         x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
@@ -56,6 +68,8 @@ def check_split(arrays: Mapping[str, np.ndarray], source: str) -> Split:
                 f"{source}: y_{part} has {y.shape[1]} one-hot columns; at most "
                 f"{MAX_CLASSES} classes are supported"
             )
+        else:
+            _check_one_hot(y, f"{source}: y_{part}")
     if arrays["x_train"].shape[1:] != arrays["x_test"].shape[1:]:
         raise DatasetError(
             f"{source}: x_train samples have shape {arrays['x_train'].shape[1:]} but x_test "

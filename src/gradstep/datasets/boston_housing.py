@@ -38,6 +38,25 @@ def _find(path: str | os.PathLike[str]) -> Path | None:
     return None
 
 
+def _checked(
+    found: Path, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` (n, 13) and ``y`` (n,) of finite real numbers; ``DatasetError`` naming the
+    file and the array otherwise."""
+    if x.ndim != 2 or x.shape[1] != 13 or y.ndim != 1 or len(x) != len(y):
+        raise DatasetError(
+            f"{found}: x has shape {x.shape} and y {y.shape}; expected (n, 13) and (n,)"
+        )
+    for key, value in (("x", x), ("y", y)):
+        if value.dtype.kind not in "biuf":
+            raise DatasetError(
+                f"{found}: {key} has dtype {value.dtype}; expected real numbers"
+            )
+        if not np.all(np.isfinite(value)):
+            raise DatasetError(f"{found}: {key} contains NaN or infinite values")
+    return x, y
+
+
 def load_data(
     path: str | os.PathLike[str] = "boston_housing.npz",
     test_split: float = 0.2,
@@ -66,11 +85,7 @@ def load_data(
     arrays = read_arrays(
         found, ["x", "y"], DatasetError, what="Boston Housing", max_bytes=_MAX_BYTES
     )
-    x, y = arrays["x"], arrays["y"]
-    if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
-        raise DatasetError(
-            f"{found}: x has shape {x.shape} and y {y.shape}; expected (n, 13) and (n,)"
-        )
+    x, y = _checked(found, arrays["x"], arrays["y"])
     np.random.seed(seed)
     indices = np.arange(len(x))
     np.random.shuffle(indices)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import backend
+from .._io import write_bytes_atomic
 from ._cache import cache_dir, keras_datasets_dir
 from ._download import download as fetch
 from ._errors import DatasetError
@@ -80,7 +81,8 @@ def _unpack(archive: Path, target: Path) -> None:
                     raise DatasetError(f"{archive}: {member.name} is not a batch file")
                 source = tar.extractfile(member)
                 assert source is not None
-                (target / Path(member.name).name).write_bytes(source.read())
+                # Atomic: a kill or a full disk never leaves a short batch file.
+                write_bytes_atomic(target / Path(member.name).name, source.read())
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise DatasetError(f"{archive} is truncated or corrupt ({exc})") from None
 

@@ -40,11 +40,22 @@ class LabData:
         return int(self.y_train.shape[1])
 
 
-def _flatten_scale(x: np.ndarray, scale: float | None, dtype: str) -> np.ndarray:
+def _flatten_scale(
+    x: np.ndarray, scale: float | None, dtype: str, where: str
+) -> np.ndarray:
+    """``x`` as (samples, features) of ``dtype``, divided by ``scale``; ``LabError``
+    when a value does not fit ``dtype`` (a float64 beyond float32's range)."""
     flat = x.reshape(len(x), -1)
     if scale is None:
         scale = 255.0 if x.dtype == np.uint8 else 1.0
-    return (flat.astype(np.float64) / scale).astype(dtype)
+    with np.errstate(over="ignore"):
+        out = (flat.astype(np.float64) / scale).astype(dtype)
+    if not np.all(np.isfinite(out)):
+        raise LabError(
+            f"{where} has values too large for {dtype} (the largest magnitude is "
+            f"{np.abs(flat).max():g}); rescale the data or use --dtype float64"
+        )
+    return out
 
 
 def _one_hot(y: np.ndarray, classes: int, dtype: str) -> np.ndarray:
@@ -53,6 +64,24 @@ def _one_hot(y: np.ndarray, classes: int, dtype: str) -> np.ndarray:
     out = np.zeros((len(y), classes), dtype=dtype)
     out[np.arange(len(y)), y.astype(np.int64)] = 1
     return out
+
+
+MAX_ONE_HOT_BYTES = 1 << 30
+"""The most bytes the one-hot label matrices may take (Fashion-MNIST's take 2.8 MB)."""
+
+
+def _check_one_hot_size(name: str, samples: int, classes: int, dtype: str) -> None:
+    """``LabError`` before allocating when ``samples`` one-hot rows of ``classes``
+    columns exceed ``MAX_ONE_HOT_BYTES``: one label of 65535 in a file of a few KB would
+    otherwise make gigabytes of zeros."""
+    nbytes = samples * classes * np.dtype(dtype).itemsize
+    if nbytes > MAX_ONE_HOT_BYTES:
+        raise LabError(
+            f"{name}: its largest label, {classes - 1}, means {classes} classes; "
+            f"{samples} one-hot rows of them take {nbytes} bytes, more than the "
+            f"{MAX_ONE_HOT_BYTES} allowed; labels must be 0 .. number of classes - 1 "
+            "(or use --limit-train/--limit-test)"
+        )
 
 
 def _limit(n: int | None, what: str, available: int) -> int:
@@ -139,11 +168,13 @@ def load_lab_data(
             )
     if classes < 2:
         raise LabError(f"{name}: needs at least two classes, found {classes}")
+    if y.ndim == 1:  # one-hot files already hold their matrices
+        _check_one_hot_size(name, len(y) + len(yt), classes, dtype)
     data = LabData(
         name=Path(name).name if name not in KNOWN_DATASETS else name,
-        x_train=_flatten_scale(x, scale, dtype),
+        x_train=_flatten_scale(x, scale, dtype, f"{name}: x_train"),
         y_train=_one_hot(y, classes, dtype),
-        x_test=_flatten_scale(xt, scale, dtype),
+        x_test=_flatten_scale(xt, scale, dtype, f"{name}: x_test"),
         y_test=_one_hot(yt, classes, dtype),
         info=info,
     )

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .._yaml import bounded_loader
 from ._errors import LabError
 
 __all__ = [
@@ -29,6 +30,9 @@ def _flag(name: str) -> str:
 
 MAX_CONFIG_BYTES = 1 << 20
 """The largest config file read."""
+
+MAX_CONFIG_NODES = 100_000
+"""The most values a YAML config file may expand to through its aliases."""
 
 MAX_INT = 2**53
 """The largest integer an option takes (any count beyond it is a typo or an attack)."""
@@ -126,6 +130,40 @@ def to_str(name: str, value: Any) -> str:
     return str(value)
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's pairs as a dict; ``ValueError`` for a key given twice (JSON would
+    silently keep the last)."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise ValueError(f"the key {key!r} appears twice")
+        data[key] = value
+    return data
+
+
+def _config_loader(yaml: Any) -> type:
+    """PyYAML's safe loader, refusing a mapping key given twice (``ValueError``) and
+    documents whose aliases (``*name``) expand past ``MAX_CONFIG_NODES`` values."""
+
+    class Loader(bounded_loader(yaml, max_nodes=MAX_CONFIG_NODES)):  # type: ignore[misc]
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            keys = [
+                self.construct_object(k, deep=True)
+                for k, _ in node.value
+                if k.tag != "tag:yaml.org,2002:merge"  # "<<" may be overridden
+            ]
+            for i, key in enumerate(keys):
+                try:
+                    twice = key in keys[:i]
+                except TypeError:  # an unhashable key: SafeLoader reports it
+                    twice = False
+                if twice:
+                    raise ValueError(f"the key {key!r} appears twice")
+            return super().construct_mapping(node, deep=deep)
+
+    return Loader
+
+
 def load_config(path: str | os.PathLike[str], allowed: Iterable[str]) -> dict[str, Any]:
     """A JSON or YAML (``.yaml``/``.yml``, needs PyYAML) mapping of option names (dashes or
     underscores) to values; ``LabError`` for unreadable files or unknown keys."""
@@ -153,13 +191,13 @@ def load_config(path: str | os.PathLike[str], allowed: Iterable[str]) -> dict[st
                 "pyyaml); or write it as JSON"
             ) from None
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_config_loader(yaml))  # noqa: S506 - safe
         except (yaml.YAMLError, ValueError, RecursionError, MemoryError) as exc:
             detail = " ".join(str(exc).split())[:300] or type(exc).__name__
             raise LabError(f"config file {path} is not valid YAML: {detail}") from None
     else:
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_keys)
         except (ValueError, RecursionError, MemoryError) as exc:
             detail = " ".join(str(exc).split())[:300] or type(exc).__name__
             raise LabError(f"config file {path} is not valid JSON: {detail}") from None
@@ -175,6 +213,11 @@ def load_config(path: str | os.PathLike[str], allowed: Iterable[str]) -> dict[st
             raise LabError(
                 f"config file {path}: unknown option {key!r}; known options: "
                 f"{', '.join(allowed)}"
+            )
+        if name in config:
+            raise LabError(
+                f"config file {path} sets the option {name!r} twice (with dashes and "
+                "with underscores); keep one"
             )
         config[name] = value
     return config

@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import optimizers as optimizers_module
 from .._seeding import restore_generator
+from .._yaml import bounded_loader
 from ._format import checked_weights, load_weights, read, save_model, save_weights
 from ._shapes import weight_shapes
 from .h5._dispatch import handler, is_h5_file
@@ -46,6 +47,8 @@ def model_from_json(json_string: str, custom_objects: Mapping[str, Any] | None =
     """A model from ``model.to_json()``'s output (weights freshly initialized)."""
     try:
         config = json.loads(json_string)
+    except RecursionError:
+        raise ValueError("model_from_json: the JSON is nested too deeply") from None
     except (TypeError, ValueError) as exc:
         raise ValueError(f"model_from_json: not valid JSON: {exc}") from None
     return model_from_config(config, custom_objects)
@@ -59,9 +62,9 @@ def model_from_yaml(yaml_string: str, custom_objects: Mapping[str, Any] | None =
     except ImportError:
         raise ImportError("model_from_yaml needs PyYAML: pip install pyyaml") from None
 
-    class _Loader(yaml.SafeLoader):
+    class _Loader(bounded_loader(yaml)):  # type: ignore[misc]
         """The safe loader, reading Keras's ``!!python/tuple`` (yaml.dump of shapes) as
-        a list; nothing else outside plain data."""
+        a list; nothing else outside plain data, and no alias bomb (``gradstep._yaml``)."""
 
     _Loader.add_constructor(
         "tag:yaml.org,2002:python/tuple",
@@ -69,6 +72,8 @@ def model_from_yaml(yaml_string: str, custom_objects: Mapping[str, Any] | None =
     )
     try:
         config = yaml.load(yaml_string, Loader=_Loader)  # noqa: S506 - a SafeLoader
+    except RecursionError:
+        raise ValueError("model_from_yaml: the YAML is nested too deeply") from None
     except yaml.YAMLError as exc:
         raise ValueError(f"model_from_yaml: not valid YAML: {exc}") from None
     return model_from_config(config, custom_objects)

@@ -139,11 +139,14 @@ def _array(
             f"{where}: the datasets declare more bytes than the file holds"
         )
     try:
-        return np.array(dataset[()])
+        value = np.array(dataset[()])
     except (OSError, RuntimeError) as exc:
         raise ValueError(
             f"{where} cannot be read (truncated or damaged): {exc}"
         ) from None
+    # HDF5 stores either byte order (a big-endian machine's file, or h5py given '>f8'
+    # arrays); the model only knows native dtypes.
+    return value.astype(value.dtype.newbyteorder("="), copy=False)
 
 
 def _layers(path: str, group: Any, budget: list[int]):
@@ -163,7 +166,8 @@ def _layers(path: str, group: Any, budget: list[int]):
 def _open(path: str) -> Any:
     h5 = h5py()
     if not os.path.isfile(path):
-        raise ValueError(f"{path}: no such file")
+        what = "is not a file" if os.path.exists(path) else "no such file"
+        raise ValueError(f"{path}: {what}")
     try:
         if not h5.is_hdf5(path):
             raise ValueError(f"{path} is not an HDF5 file (not a Keras .h5 file)")

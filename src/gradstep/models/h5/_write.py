@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ... import optimizers as optimizers_module
+from ...optimizers._flavours import DEFAULT_FLAVOUR
 from ..._io import atomic_file
 from ._h5py import h5py
 from ._order import keras_names, keras_order
@@ -59,10 +60,15 @@ def _weights(group: Any, model: Any) -> None:
 
 def keras224_optimizer_weights(optimizer: Any) -> list[tuple[str, np.ndarray]]:
     """The optimizer's state as Keras 2.2.4 saves it: (name, array) pairs in Keras
-    2.2.4's order, Theano-style names."""
+    2.2.4's order, Theano-style names. Keras 2.2.4 leaves some state out (RMSprop's,
+    Adagrad's and Adadelta's ``iterations``, Nadam's ``m_schedule``); a flavoured
+    optimizer, whose file Keras 2.2.4 cannot read anyway, keeps all of it (the loader's
+    ``set_weights`` takes either layout)."""
     names, _ = optimizer.weight_layout().entries()
     values = optimizer.get_weights()
     omits = optimizer.weight_layout().keras224_omits
+    if getattr(optimizer, "flavour", DEFAULT_FLAVOUR) != DEFAULT_FLAVOUR:
+        omits = ()
     kept = [(n, v) for n, v in zip(names, values) if n.split("[")[0] not in omits]
     cls = type(optimizer).__name__
     out = []

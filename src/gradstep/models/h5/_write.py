@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from ... import optimizers as optimizers_module
-from ...optimizers._flavours import DEFAULT_FLAVOUR
 from ..._io import atomic_file
+from ...optimizers._flavours import DEFAULT_FLAVOUR
 from ._h5py import h5py
 from ._order import keras_names, keras_order
 

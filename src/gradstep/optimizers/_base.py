@@ -29,7 +29,7 @@ from ._hyper import (
     check_number,
     check_zero_unchanged,
 )
-from ._weights import WeightLayout
+from ._weights import MAX_ITERATIONS, WeightLayout
 
 __all__ = ["Optimizer", "default", "keras_decayed_lr"]
 
@@ -465,7 +465,7 @@ class Optimizer:
             slots = self._slots
         else:
             slots = self._allocate_slots(params)
-        t = self.iterations + 1
+        t = self._next_iteration()
         coefficients, scalars = self.step_coefficients(t, self._scalars)
         guard = ConstrainedStep(constrained, params, slots if self.built else ())
         preclipping, clipping = self._clippings()
@@ -478,6 +478,18 @@ class Optimizer:
         self._slots = slots
         self.iterations = t
         self._scalars = scalars
+
+    def _next_iteration(self) -> int:
+        """The counter after the next step; ``OverflowError`` when it would pass
+        ``2**63 - 1`` (the counter is an int64 in the weights, as in Keras), raised
+        before the step changes anything."""
+        t = self.iterations + 1
+        if t > MAX_ITERATIONS:
+            raise OverflowError(
+                f"iterations is {self.iterations}, the largest an int64 counter holds; "
+                "another step would overflow it (set_weights a smaller counter)"
+            )
+        return t
 
     def _allocate_slots(
         self, params: Sequence[np.ndarray]

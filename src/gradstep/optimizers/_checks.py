@@ -3,14 +3,15 @@ by the wrapper of framework optimizers (``native.TorchOptimizer``).
 
 ``Binding`` holds the parameters an optimizer was built for and checks each step's pairs
 against them before anything changes: ``None`` gradients, shapes, dtypes, read-only or
-repeated parameters, other arrays than at the first step. The usual training loop, the
+repeated parameters, other arrays than at the first step; gradients that share memory
+with a parameter are copied (``detach_aliased``). The usual training loop, the
 same arrays as the last step, costs one identity check per array.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ __all__ = [
     "check_grad",
     "check_no_overlap",
     "check_param",
+    "detach_aliased",
     "plain_views",
 ]
 
@@ -138,27 +140,84 @@ def _bounds(array: np.ndarray) -> tuple[int, int]:
     return np.lib.array_utils.byte_bounds(array)
 
 
-def check_no_overlap(params: Sequence[np.ndarray]) -> None:
-    """No two parameters share memory (``p`` and ``p[...]``, overlapping slices of one
-    buffer): each would be stepped twice. Arrays are sorted by their first byte, so only
-    arrays whose byte ranges overlap are compared element by element
-    (``np.shares_memory``); views laid end to end cost nothing."""
+def _sharing_pairs(
+    arrays: Sequence[np.ndarray], wanted: Callable[[int, int], bool]
+) -> Iterator[tuple[int, int]]:
+    """The index pairs ``(i, j)``, ``i < j``, of ``arrays`` that share memory and that
+    ``wanted(i, j)`` asks about. Arrays are sorted by their first byte, so only arrays
+    whose byte ranges overlap are compared element by element (``np.shares_memory``);
+    views laid end to end cost nothing."""
     spans = sorted(
-        (_bounds(p) + (i,) for i, p in enumerate(params) if p.size),
+        (_bounds(a) + (i,) for i, a in enumerate(arrays) if a.size),
         key=lambda span: span[0],
     )
     open_spans: list[tuple[int, int, int]] = []
     for low, high, i in spans:
         open_spans = [span for span in open_spans if span[1] > low]
         for _, _, j in open_spans:
-            if np.shares_memory(params[i], params[j]):
-                first, second = sorted((i, j))
-                raise ValueError(
-                    f"parameters {first} and {second} share memory (views of the same "
-                    "array that overlap); each element may belong to one parameter "
-                    "only, or it would be updated twice per step"
-                )
+            first, second = sorted((i, j))
+            if wanted(first, second) and np.shares_memory(arrays[i], arrays[j]):
+                yield first, second
         open_spans.append((low, high, i))
+
+
+def check_no_overlap(params: Sequence[np.ndarray]) -> None:
+    """No two parameters share memory (``p`` and ``p[...]``, overlapping slices of one
+    buffer): each would be stepped twice."""
+    for first, second in _sharing_pairs(params, lambda i, j: True):
+        raise ValueError(
+            f"parameters {first} and {second} share memory (views of the same "
+            "array that overlap); each element may belong to one parameter "
+            "only, or it would be updated twice per step"
+        )
+
+
+def _same_elements(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``a`` and ``b`` are the same elements of memory in the same order."""
+    return (
+        a.shape == b.shape
+        and a.strides == b.strides
+        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    )
+
+
+def _owner_key(array: np.ndarray) -> int | None:
+    """The id of the ndarray that owns ``array``'s memory, or None when no ndarray owns
+    it (a buffer from elsewhere: ``np.frombuffer``, a memmap's mmap), so that arrays of
+    different keys, None apart, cannot share memory."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return id(array) if array.base is None else None
+
+
+def detach_aliased(
+    grads: Sequence[np.ndarray], params: Sequence[np.ndarray]
+) -> list[np.ndarray]:
+    """``grads``, with copies in place of those that share memory with a parameter
+    (``grads[1]`` a view of ``params[0]``, or of ``params[1]`` shifted): a step reads
+    every gradient as it was before the step, whichever order an engine writes the
+    parameters in. A gradient that is element for element its own parameter is read
+    before that element is written by every engine, and is kept. Only the arrays whose
+    memory has one owner (``_owner_key``) are compared, so gradients of their own cost
+    a walk up their ``base`` each."""
+    param_keys = list(map(_owner_key, params))
+    owners = set(param_keys)
+    suspects = [k for k, g in enumerate(grads) if _owner_key(g) in owners]
+    if not suspects:
+        return list(grads)
+    keys = {_owner_key(grads[k]) for k in suspects}
+    near = [i for i, key in enumerate(param_keys) if key in keys]
+    arrays = [params[i] for i in near] + [grads[k] for k in suspects]
+    n = len(near)
+
+    def mixed(i: int, j: int) -> bool:
+        if not i < n <= j:
+            return False  # two parameters (checked at binding) or two gradients
+        p, k = near[i], suspects[j - n]
+        return not (p == k and _same_elements(params[p], grads[k]))
+
+    aliased = {suspects[j - n] for _, j in _sharing_pairs(arrays, mixed)}
+    return [g.copy() if k in aliased else g for k, g in enumerate(grads)]
 
 
 # What a step relies on and a caller can change in place between two steps.
@@ -209,6 +268,7 @@ class Binding:
         if checked is None:
             checked = _each_pair(pairs)
         grads, params = checked
+        grads = detach_aliased(grads, params)
         if self.params is None:
             check_distinct(params)
             check_no_overlap(params)

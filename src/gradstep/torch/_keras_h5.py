@@ -41,7 +41,7 @@ def _tensor(array: Any, transpose: bool) -> torch.Tensor:
 
 
 def _checked_params(
-    path: str, params: Iterable[Any] | None, weights: list[torch.Tensor], copy: bool
+    path: str, params: Iterable[Any] | None, weights: list[torch.Tensor]
 ) -> list[torch.Tensor]:
     if params is None:
         return [torch.nn.Parameter(w.clone()) for w in weights]
@@ -65,11 +65,15 @@ def _checked_params(
                     else ""
                 )
             )
-    if copy:
-        with torch.no_grad():
-            for p, w in zip(params, weights):
-                p.copy_(w)
     return params
+
+
+def _copy_weights(params: list[torch.Tensor], weights: list[torch.Tensor]) -> None:
+    """The file's weights into ``params``: the last thing done, once the optimizer
+    accepted the parameters and the file's state (an error leaves them as given)."""
+    with torch.no_grad():
+        for p, w in zip(params, weights):
+            p.copy_(w)
 
 
 def from_keras_h5(
@@ -95,7 +99,9 @@ def from_keras_h5(
         ``KerasRun(optimizer, params, weights, model)``.
 
     Raises:
-        ValueError naming the file: no optimizer in the file, parameters not matching.
+        ValueError naming the file: no optimizer in the file, parameters not matching;
+        the optimizer's own errors (e.g. ``TypeError`` for a non-float parameter). Any
+        error leaves ``params`` unchanged: the weights are copied last.
     """
     from ..models.h5 import load_model  # deferred: importing gradstep.torch stays light
 
@@ -105,7 +111,8 @@ def from_keras_h5(
     if numpy_optimizer is None:
         raise ValueError(f"{name}: the file holds no optimizer (no training_config)")
     weights = [_tensor(w, transpose_kernels) for w in model.trainable_weights]
-    params = _checked_params(name, params, weights, copy_weights)
+    given = params is not None
+    params = _checked_params(name, params, weights)
     cls = torch_optimizer(type(numpy_optimizer))
     optimizer = cls(params, **numpy_optimizer.get_config())
     state = numpy_optimizer.weight_layout().unpack(numpy_optimizer.get_weights())
@@ -126,4 +133,6 @@ def from_keras_h5(
             for i in range(count)
         }
         optimizer.load_state_dict(state_dict)
+    if given and copy_weights:
+        _copy_weights(params, weights)
     return KerasRun(optimizer, params, weights, model)

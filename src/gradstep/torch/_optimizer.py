@@ -123,7 +123,10 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
             only that they are, a few tenths of a microsecond each. Off by default: it
             replaces ``p.data`` and keeps a gradient buffer (memory of one more copy
             of the parameters); ``torch.save`` of one such parameter saves its whole
-            buffer.
+            buffer. Parameters that are views of one another (in any groups given to
+            the constructor, or of a group added later with those before) stay where
+            they are and are updated one after the other, as torch does; a group added
+            later cannot rejoin a view of a parameter already moved.
     """
 
     keras_class: ClassVar[type[KerasOptimizer]]
@@ -185,7 +188,22 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
             global_clipnorm=keras.global_clipnorm,
             flavour=keras.flavour,
         )
-        super().__init__(params, defaults)
+        self._constructing = True  # groups are flattened once all are known
+        try:
+            super().__init__(params, defaults)
+        finally:
+            del self._constructing
+        if self._stepper.flatten_params:
+            self._flatten_groups(self.param_groups)
+
+    def _flatten_groups(self, groups: list[dict[str, Any]]) -> None:
+        """``flatten_params``: move the parameters of ``groups``, but for those sharing
+        memory with any parameter of the optimizer (views of one another, also across
+        groups), which must stay as they are to be updated as torch does."""
+        everyone = [p for group in self.param_groups for p in group["params"]]
+        shared = _state.sharing_memory(everyone)
+        for group in groups:
+            _state.flatten_parameters(group["params"], self._stepper.torch_ops, shared)
 
     def _new_stepper(self, engine: str | None, flatten_params: bool) -> Stepper:
         torch_ops = engine == "torch"
@@ -384,8 +402,8 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         param_group.clear()  # torch's own add_param_group fills in the caller's dict
         param_group.update(candidate)
         super().add_param_group(param_group)
-        if self._stepper.flatten_params:
-            _state.flatten_parameters(param_group["params"], self._stepper.torch_ops)
+        if self._stepper.flatten_params and not getattr(self, "_constructing", False):
+            self._flatten_groups([param_group])
         param_group.setdefault("iterations", 0)
         keras = self.keras_for(param_group, index)
         for key, value in keras.scalar_state.items():

@@ -43,6 +43,7 @@ __all__ = [
     "flatten_state",
     "flatten_parameters",
     "flat_views",
+    "sharing_memory",
 ]
 
 ENGINE_DTYPES = (torch.float32, torch.float64)
@@ -125,18 +126,48 @@ def flatten_state(
             state[p][name] = view
 
 
-def flatten_parameters(params: Sequence[torch.Tensor], torch_ops: bool) -> None:
+def flatten_parameters(
+    params: Sequence[torch.Tensor], torch_ops: bool, shared: set[int] | None = None
+) -> None:
     """Move the plain CPU float parameters among ``params`` (one group) into one buffer
-    per dtype, in order: ``p.data`` becomes a view of it (values unchanged)."""
+    per dtype, in order: ``p.data`` becomes a view of it (values unchanged). Those in
+    ``shared`` (ids; default: ``sharing_memory(params)``) stay where they are."""
     members: dict[torch.dtype, list[torch.Tensor]] = {}
+    if shared is None:
+        shared = sharing_memory(params)
     for p in params:
-        if uses_engine(p, torch_ops) and not is_dtensor(p):
+        if uses_engine(p, torch_ops) and not is_dtensor(p) and id(p) not in shared:
             members.setdefault(p.dtype, []).append(p)
     for dtype, group in members.items():
         buffer = torch.empty(sum(p.numel() for p in group), dtype=dtype)
         for p, view in zip(group, _views(buffer, group)):
             view.copy_(p.detach())
             p.data = view
+
+
+def sharing_memory(params: Sequence[torch.Tensor]) -> set[int]:
+    """The ids of the parameters among ``params`` whose memory overlaps another's (views
+    of one another). ``flatten_parameters`` leaves them where they are (moving them
+    would part them) and the step updates them one after the other with torch
+    operations, as torch.optim does (a NumPy engine call reads all its tensors before
+    writing any)."""
+    spans = []
+    for p in params:
+        local = local_tensor(p)
+        if local.device.type != "cpu" or local.numel() == 0:
+            continue
+        extent = 1 + sum((n - 1) * abs(s) for n, s in zip(local.shape, local.stride()))
+        start = local.data_ptr()
+        spans.append((start, start + extent * local.element_size(), id(p)))
+    spans.sort()
+    shared: set[int] = set()
+    end, owner = -1, None
+    for start, stop, ident in spans:
+        if start < end:
+            shared.update((ident, owner))
+        if stop > end:
+            end, owner = stop, ident
+    return shared
 
 
 def flat_views(

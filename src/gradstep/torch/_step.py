@@ -197,11 +197,13 @@ class Stepper:
         others: list[tuple[_Plan, torch.Tensor, torch.Tensor]] = []
         order: list[tuple[torch.Tensor, _Bucket | None, int]] = []  # norm order
         dtensors = False
+        # parameters that are views of one another go one by one, with torch operations
+        shared = _state.sharing_memory([p for plan in plans for p in plan.params])
         for index, plan in enumerate(plans):
             by_dtype: dict[torch.dtype, _Bucket] = {}
             for p, g in zip(plan.params, plan.grads):
                 dtensors = dtensors or is_dtensor(g)
-                if _state.uses_engine(p, self.torch_ops):
+                if _state.uses_engine(p, self.torch_ops) and id(p) not in shared:
                     bucket = by_dtype.get(p.dtype)
                     if bucket is None:
                         bucket = by_dtype[p.dtype] = _Bucket((index, p.dtype))
@@ -650,8 +652,16 @@ def _storage_view(
 
 def _torch_square(g: torch.Tensor) -> float:
     """The float64 sum of squares of a gradient's local part, with torch operations
-    (for the tensors no NumPy engine sees)."""
-    flat = local_tensor(g).detach().reshape(-1).to(torch.float64)
+    (for the tensors no NumPy engine sees); ``RuntimeError`` for a gradient on the
+    "meta" device, which holds no values to take the norm of."""
+    local = local_tensor(g)
+    if local.device.type == "meta":
+        raise RuntimeError(
+            "clipnorm needs the gradients' values, and a gradient on the 'meta' device "
+            "has none; move the parameters to a real device (e.g. module.to_empty()) "
+            "or step without clipnorm"
+        )
+    flat = local.detach().reshape(-1).to(torch.float64)
     return float(torch.dot(flat, flat).item())
 
 

@@ -20,6 +20,17 @@ def _file_shapes(path):
     return [tuple(p.shape) for p in gtorch.from_keras_h5(path).params]
 
 
+def _step_both(opt, reference, ours, theirs, steps=3):
+    """``steps`` steps of both optimizers on the same random gradients."""
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(steps):
+        for a, b in zip(ours, theirs):
+            g = torch.randn(a.shape, generator=gen, dtype=torch.float64)
+            a.grad, b.grad = g.clone(), g.clone()
+        opt.step()
+        reference.step()
+
+
 @pytest.mark.parametrize("bad", [torch.int64, torch.complex128])
 def test_from_keras_h5_error_leaves_the_params_unchanged(bad):
     path = FIXTURES / "adam_float64.h5"
@@ -84,13 +95,7 @@ def test_views_of_one_another_are_updated_as_torch_does(
         ours, lr=0.1, flavour="torch", engine=engine, flatten_params=flatten_params
     )
     reference = getattr(torch.optim, torch_name)(theirs, lr=0.1, foreach=False)
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(3):
-        for a, b in zip(ours, theirs):
-            g = torch.randn(a.shape, generator=gen, dtype=torch.float64)
-            a.grad, b.grad = g.clone(), g.clone()
-        opt.step()
-        reference.step()
+    _step_both(opt, reference, ours, theirs)
     assert ours[0].data_ptr() + 3 * 8 == ours[2].data_ptr()  # still views of the base
     torch.testing.assert_close(base, torch_base, rtol=1e-12, atol=1e-12)
     for a, b in zip(ours, theirs):
@@ -110,13 +115,7 @@ def test_views_of_one_another_in_two_groups_stay_views_with_flatten_params():
     reference = torch.optim.Adam(
         [{"params": theirs[:1]}, {"params": theirs[1:]}], lr=0.1, foreach=False
     )
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(3):
-        for a, b in zip(ours, theirs):
-            g = torch.randn(a.shape, generator=gen, dtype=torch.float64)
-            a.grad, b.grad = g.clone(), g.clone()
-        opt.step()
-        reference.step()
+    _step_both(opt, reference, ours, theirs)
     assert ours[0].data_ptr() + 3 * 8 == ours[2].data_ptr()
     torch.testing.assert_close(base, torch_base, rtol=1e-12, atol=1e-12)
     for a, b in zip(ours, theirs):

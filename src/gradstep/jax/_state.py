@@ -139,6 +139,17 @@ def _check_shapes(found: KerasState, values: Mapping[str, Any]) -> None:
             )
 
 
+def _placed_like(value: Any, held: Any) -> Any:
+    """``value`` with the sharding of the leaf ``held`` it replaces (a concrete array
+    spread over several devices), so a jitted step sees the same input shardings and
+    does not compile again; as it is otherwise."""
+    if isinstance(held, jax.core.Tracer) or isinstance(value, jax.core.Tracer):
+        return value
+    if not isinstance(held, jax.Array) or len(held.sharding.device_set) < 2:
+        return value
+    return jax.device_put(value, held.sharding)
+
+
 def set_hyperparams(state: Any, **values: float) -> Any:
     """``state`` with new values of float hyperparameters, e.g. ``lr=1e-4``.
 
@@ -176,7 +187,8 @@ def set_hyperparams(state: Any, **values: float) -> Any:
         hyper = dict(leaf.hyperparams)
         for key, value in values.items():
             held = jnp.asarray(hyper[key])
-            hyper[key] = jnp.broadcast_to(jnp.asarray(value, held.dtype), held.shape)
+            fresh = jnp.broadcast_to(jnp.asarray(value, held.dtype), held.shape)
+            hyper[key] = _placed_like(fresh, hyper[key])
         return leaf.replace(hyperparams=hyper)
 
     return jax.tree_util.tree_map(

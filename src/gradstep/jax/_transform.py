@@ -137,13 +137,14 @@ def transformation(
             )
             for name, start in zip(slot_names, slot_starts)
         }
+        place = _replicated_like(leaves)
         return KerasState(
-            count=jnp.zeros([], jnp.int32),
+            count=place(jnp.zeros([], jnp.int32)),
             slots=slots,
-            scalars={k: jnp.asarray(v, dtype) for k, v in scalar_state.items()},
+            scalars={k: place(jnp.asarray(v, dtype)) for k, v in scalar_state.items()},
             hyperparams={}
             if static_hyperparams
-            else {k: jnp.asarray(v, dtype) for k, v in hyper_defaults.items()},
+            else {k: place(jnp.asarray(v, dtype)) for k, v in hyper_defaults.items()},
             tag=tag,
         )
 
@@ -238,6 +239,25 @@ def transformation(
         ]
 
     return optax.GradientTransformation(init, update)
+
+
+def _replicated_like(leaves: list[Any]) -> Any:
+    """A function placing a 0-d leaf of the state (counter, host scalar,
+    hyperparameter) replicated over the mesh of the first parameter sharded with a
+    ``NamedSharding``, as a jitted step returns it; the identity if there is none (or
+    under tracing). Otherwise the state ``init`` makes sits on one device and the
+    first jitted step's output state does not, so the step compiles twice, and the
+    init state's shardings cannot serve as ``in_shardings``."""
+    for p in leaves:
+        if isinstance(p, jax.core.Tracer) or not isinstance(p, jax.Array):
+            continue
+        sharding = p.sharding
+        if isinstance(sharding, jax.sharding.NamedSharding) and sharding.mesh.size > 1:
+            target = jax.sharding.NamedSharding(
+                sharding.mesh, jax.sharding.PartitionSpec()
+            )
+            return lambda x: jax.device_put(x, target)
+    return lambda x: x
 
 
 def _opaque_one(dtype: Any) -> Any:

@@ -14,9 +14,10 @@ holds one and calls ``Stepper.step`` with its groups, state and clipping.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,6 +185,20 @@ class Stepper:
         ``state`` the optimizer's per-parameter state."""
         if self._steady_step(groups, state, keras_for, clipping):
             return
+        if torch.is_inference_mode_enabled():
+            with outside_inference_mode():
+                self._general_step(groups, state, keras_for, clipping)
+            return
+        self._general_step(groups, state, keras_for, clipping)
+
+    def _general_step(
+        self,
+        groups: list[dict[str, Any]],
+        state: Any,
+        keras_for: KerasFor,
+        clipping: Clipping,
+    ) -> None:
+        """The step through ``_plan``'s checks, (re)allocating what it needs."""
         plans = [self._plan(keras_for, i, group) for i, group in enumerate(groups)]
         for index, plan in enumerate(plans):
             _check_slots(state, index, plan, self.torch_ops)
@@ -459,6 +474,16 @@ class Stepper:
             buffer, views, arrays, [v.data_ptr() for v in views]
         )
         bucket.grads = arrays
+
+
+@contextlib.contextmanager
+def outside_inference_mode() -> Iterator[None]:
+    """Inference mode off (gradients still off) while the general step runs: the slots,
+    counters and gradient buffers it makes are ordinary tensors, which later steps and
+    backward passes outside inference mode may update in place (as the ones torch.optim
+    keeps; an inference tensor refuses that)."""
+    with torch.inference_mode(False), torch.no_grad():
+        yield
 
 
 def preclip_gradients(

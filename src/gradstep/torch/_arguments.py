@@ -47,9 +47,11 @@ __all__ = [
     "group_names",
     "has_betas",
     "keras_hyperparameters",
+    "name_torch_names",
     "normalize",
     "split_betas",
     "stray_names",
+    "torch_names_given",
 ]
 
 BETAS = "betas"
@@ -329,14 +331,63 @@ def _betas_of(
         if not given:
             return None
         return (given.get("beta_1", fallback[0]), given.get("beta_2", fallback[1]))
-    pair = split_betas(arguments[BETAS], where)
+    value = arguments[BETAS]
+    tensors = _tensor_pair(value)
+    if tensors is not None and len(set(tensors)) == 2:
+        raise ValueError(
+            f"{where}betas must be either both floats or both Tensors (as torch "
+            f"requires), got {value!r}"
+        )
+    pair = split_betas(value, where)
     for index, name in enumerate(("beta_1", "beta_2")):
         if name in given and not _same(given[name], pair[index]):
             raise ValueError(
                 f"{where}betas={arguments[BETAS]!r} and {name}={given[name]!r} are one "
                 "setting; give one of them"
             )
+    if tensors == (True, True):
+        for index, beta in enumerate(value):
+            if beta.numel() != 1:
+                raise ValueError(
+                    f"{where}Tensor betas[{index}] must be 1-element, got shape "
+                    f"{tuple(beta.shape)}"
+                )
+        return tuple(value)  # kept as given, as torch does: read at every step
     return pair
+
+
+def _tensor_pair(value: Any) -> tuple[bool, bool] | None:
+    """For a ``betas`` pair given as a tuple or list: which of the two are tensors."""
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return tuple(isinstance(v, torch.Tensor) for v in value)  # type: ignore[return-value]
+    return None
+
+
+def torch_names_given(arguments: Mapping[str, Any]) -> dict[str, str]:
+    """The hyperparameters ``arguments`` gives under torch's names: {the name the
+    group holds: how it was given ("lr_decay=-0.5")}, for ``name_torch_names``."""
+    out = {}
+    for torch_name, keras_name in _ALIASES.items():
+        if torch_name in arguments:
+            out[keras_name] = f"{torch_name}={arguments[torch_name]!r}"
+    if BETAS in arguments:
+        out["beta_1"] = out["beta_2"] = f"{BETAS}={arguments[BETAS]!r}"
+    return out
+
+
+def name_torch_names(
+    error: ValueError, given: Mapping[str, str], where: str = ""
+) -> ValueError | None:
+    """``error`` (a validation error of the NumPy class, naming its own name:
+    "decay must be ...") reworded to name the torch name the value was given under
+    ("lr_decay=-0.5 (gradstep's decay): decay must be ..."); None when it is about
+    none of ``given``."""
+    message = str(error)
+    body = message[len(where) :] if message.startswith(where) else message
+    for keras_name, how in given.items():
+        if body.startswith(f"{keras_name} "):
+            return type(error)(f"{where}{how} (gradstep's {keras_name}): {body}")
+    return None
 
 
 def _slot_names(keras_class: type) -> tuple[str, ...]:

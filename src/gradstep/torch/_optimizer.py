@@ -51,8 +51,11 @@ from ._arguments import (
     group_names,
     has_betas,
     keras_hyperparameters,
+    name_torch_names,
     normalize,
+    split_betas,
     stray_names,
+    torch_names_given,
 )
 from ._checkpoint import checked_state_dict
 from ._distributed import check_group
@@ -90,7 +93,8 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
             ``foreach``, ``fused``, ``maximize``, ``capturable``, ``differentiable``
             and ``decoupled_weight_decay`` only when off: see ``_arguments``); they
             become the defaults of every param group. ``lr`` may be a 1-element
-            tensor, kept as given.
+            tensor, kept as given; so may ``betas`` (both tensors, as torch requires:
+            kept as 0-dim views, read at every step).
         flavour: whose numerics to reproduce: "keras22" (default), "tf_keras",
             "keras3", "torch" (torch.optim's) or "optax"; its defaults, knobs
             (``dampening``, ``centered``, ``initial_accumulator_value``...) and clipping
@@ -152,22 +156,35 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         if flavour is not None:
             check_flavour(flavour)
         hyper = dict(hyperparameters)
+        given = torch_names_given(hyper)
         normalize(self.keras_class, hyper, flavour=flavour)
         check_tensor_lr(hyper.get("lr"))
         keras_hyper = {
             k: v.item() if isinstance(v, torch.Tensor) else v for k, v in hyper.items()
         }
         if BETAS in keras_hyper:
-            keras_hyper["beta_1"], keras_hyper["beta_2"] = keras_hyper.pop(BETAS)
-        keras = self.keras_class(
-            *args,
-            clipnorm=clipnorm,
-            clipvalue=clipvalue,
-            **({} if global_clipnorm is None else {"global_clipnorm": global_clipnorm}),
-            **({} if flavour is None else {"flavour": flavour}),
-            engine=None if engine == "torch" else engine,
-            **keras_hyper,
-        )
+            keras_hyper["beta_1"], keras_hyper["beta_2"] = split_betas(
+                keras_hyper.pop(BETAS), ""
+            )
+        try:
+            keras = self.keras_class(
+                *args,
+                clipnorm=clipnorm,
+                clipvalue=clipvalue,
+                **(
+                    {}
+                    if global_clipnorm is None
+                    else {"global_clipnorm": global_clipnorm}
+                ),
+                **({} if flavour is None else {"flavour": flavour}),
+                engine=None if engine == "torch" else engine,
+                **keras_hyper,
+            )
+        except ValueError as error:  # name torch's name the value was given under
+            renamed = name_torch_names(error, given)
+            if renamed is None:
+                raise
+            raise renamed from None
         # the hyperparameters every group holds: the instance's, which depend on the
         # flavour (its knobs added, what it has not left out)
         self._config_keys = tuple(keras.config_keys)
@@ -182,6 +199,10 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
             defaults["lr"] = hyper["lr"]  # as torch keeps it: no recompiles
         if has_betas(keras):
             defaults[BETAS] = (defaults.pop("beta_1"), defaults.pop("beta_2"))
+            pair = hyper.get(BETAS)
+            if isinstance(pair, tuple) and isinstance(pair[0], torch.Tensor):
+                # tensors: kept as torch keeps them, 0-dim views (read at each step)
+                defaults[BETAS] = tuple(b.squeeze() if b.dim() else b for b in pair)
         defaults.update(
             clipnorm=keras.clipnorm,
             clipvalue=keras.clipvalue,
@@ -365,6 +386,7 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         index = len(self.param_groups)
         where = f"param group {index}: "
         candidate = dict(param_group)
+        given = torch_names_given(candidate)
         normalize(
             self.keras_class,
             candidate,
@@ -378,6 +400,7 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
                 f"{where}flavour={candidate['flavour']!r} differs from the optimizer's "
                 f"{self.flavour!r}; the flavour is one setting of the whole optimizer"
             )
+        _check_torch_start(self, candidate, where)
         for key in _CLIP_KEYS:
             if key in candidate and self.param_groups:
                 if candidate[key] != self._clip_setting(key):
@@ -392,13 +415,19 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         hyper = {**self.defaults, **candidate}
         check_tensor_lr(hyper.get("lr"), where)
         epsilon = hyper.get("epsilon", 0.0)
-        if epsilon is None or ("epsilon" in candidate and _is_zero_number(epsilon)):
-            # the flavour's default (tf.keras reads 0 as its default too): resolved
-            resolved = self.keras_for({**hyper, "epsilon": epsilon}, index).epsilon
-            if epsilon is None or resolved != 0:
-                candidate["epsilon"] = resolved
-        else:
-            self.keras_for(hyper, index)
+        try:
+            if epsilon is None or ("epsilon" in candidate and _is_zero_number(epsilon)):
+                # the flavour's default (tf.keras reads 0 as its default too): resolved
+                resolved = self.keras_for({**hyper, "epsilon": epsilon}, index).epsilon
+                if epsilon is None or resolved != 0:
+                    candidate["epsilon"] = resolved
+            else:
+                self.keras_for(hyper, index)
+        except ValueError as error:  # name torch's name the value was given under
+            renamed = name_torch_names(error, given, where)
+            if renamed is None:
+                raise
+            raise renamed from None
         param_group.clear()  # torch's own add_param_group fills in the caller's dict
         param_group.update(candidate)
         super().add_param_group(param_group)
@@ -632,6 +661,34 @@ def _check_zero_crossings(
         ):
             continue
         check_zero_unchanged(name, getattr(before, name), getattr(after, name), since)
+
+
+def _check_torch_start(
+    opt: KerasTorchOptimizer, candidate: Mapping[str, Any], where: str
+) -> None:
+    """flavour="torch": torch.optim.Adagrad starts every accumulator at the
+    constructor's ``initial_accumulator_value`` and ignores a group's own, so a group
+    whose value differs is refused (gradstep would start it there, torch does not)."""
+    name = "initial_accumulator_value"
+    if opt.flavour != "torch" or name not in candidate or name not in opt.defaults:
+        return
+    value, default = candidate[name], opt.defaults[name]
+    if not _same_number(value, default):
+        raise ValueError(
+            f"{where}{name}={value!r} differs from the optimizer's {default!r}: "
+            "torch.optim.Adagrad starts every accumulator at the constructor's "
+            f"{name} (a group's own is not used), so flavour='torch' takes it only "
+            "there; pass it to the constructor (or use an optimizer per value)"
+        )
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    a = a.item() if isinstance(a, torch.Tensor) and a.numel() == 1 else a
+    b = b.item() if isinstance(b, torch.Tensor) and b.numel() == 1 else b
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError, RuntimeError):
+        return False
 
 
 def _is_immutable(value: Any) -> bool:

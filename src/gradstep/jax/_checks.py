@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._state import STATIC_HYPERPARAMS, KerasState
+from ._state import STATIC_HYPERPARAMS, KerasState, per_step_names
 
 __all__ = ["float_leaves", "check_grads", "check_state", "check_slot_shapes"]
 
@@ -23,9 +23,11 @@ def _path(path: Any) -> str:
     return jax.tree_util.keystr(path) or "<root>"
 
 
-def float_leaves(what: str, tree: Any) -> tuple[list[Any], Any]:
+def float_leaves(what: str, tree: Any, abstract: bool = False) -> tuple[list[Any], Any]:
     """The leaves of ``tree`` (all floating-point, as JAX arrays: a Python float
-    becomes a 0-d one) and its treedef.
+    becomes a 0-d one) and its treedef. ``abstract``: a ``jax.ShapeDtypeStruct`` leaf
+    is accepted and kept as it is (``init`` of abstract params, as optax's take them);
+    otherwise it is refused, naming the leaf.
 
     An empty pytree is accepted, as optax's transformations accept it: its step is a
     no-op (``optax.masked`` with an all-False mask, or ``optax.multi_transform`` with a
@@ -46,7 +48,16 @@ def float_leaves(what: str, tree: Any) -> tuple[list[Any], Any]:
                 f"{what} leaf {_path(path)} has dtype {dtype}; expected a "
                 "floating-point array (float16, bfloat16, float32 or float64)"
             )
-        leaves.append(jnp.asarray(leaf))
+        if abstract and isinstance(leaf, jax.ShapeDtypeStruct):
+            leaves.append(leaf)
+            continue
+        try:
+            leaves.append(jnp.asarray(leaf))
+        except TypeError:
+            raise TypeError(
+                f"{what} leaf {_path(path)} is a {type(leaf).__name__}; expected a "
+                "floating-point array"
+            ) from None
     return leaves, treedef
 
 
@@ -77,16 +88,18 @@ def check_state(
     owner: str,
     treedef: Any,
     fields: Mapping[str, Collection[str]] | None = None,
+    ignore: Collection[str] = (),
 ) -> None:
-    """``state`` must be a ``KerasState`` of this transformation (same ``tag``) holding
-    the names ``fields`` lists (``{"slots": ..., "scalars": ..., "hyperparams": ...}``)
-    and whose slots have the parameters' structure."""
+    """``state`` must be a ``KerasState`` of this transformation (same ``tag``, but for
+    the hyperparameters ``ignore`` names) holding the names ``fields`` lists
+    (``{"slots": ..., "scalars": ..., "hyperparams": ...}``) and whose slots have the
+    parameters' structure."""
     if not isinstance(state, KerasState):
         raise TypeError(
             f"{owner}.update got a state of type {type(state).__name__}; expected the "
             f"KerasState made by this transformation's init"
         )
-    if state.tag != tag:
+    if _without(state.tag, ignore) != _without(tag, ignore):
         raise ValueError(
             f"{owner}.update got the state of another optimizer or configuration: "
             f"the state was made by {_describe(state.tag)}, this transformation is "
@@ -123,8 +136,19 @@ def check_slot_shapes(state: KerasState, p_leaves: list[Any], params: Any) -> No
                 )
 
 
+def _without(tag: tuple[Any, ...], keys: Collection[str]) -> tuple[Any, ...]:
+    """``tag`` (as a plain tuple) without the config entries of ``keys``."""
+    if not keys:
+        return tuple(tag)
+    name, config, *marks = tag
+    return (name, tuple((k, v) for k, v in config if k not in keys), *marks)
+
+
 def _describe(tag: tuple[Any, ...]) -> str:
     name, config, *marks = tag
     args = ", ".join(f"{k}={v!r}" for k, v in config)
     static = ", static_hyperparams=True" if STATIC_HYPERPARAMS in marks else ""
+    per_step = per_step_names(tag)
+    if per_step:
+        static += f"; {', '.join(per_step)} given as JAX arrays"
     return f"{name}({args}{static})"

@@ -14,64 +14,83 @@ another optimizer or configuration is refused with a message naming both.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["KerasState", "STATIC_HYPERPARAMS", "set_hyperparams", "find_states"]
+__all__ = [
+    "KerasState",
+    "STATIC_HYPERPARAMS",
+    "TRACED",
+    "PER_STEP",
+    "per_step_names",
+    "set_hyperparams",
+    "find_states",
+]
 
 
-@jax.tree_util.register_pytree_with_keys_class
-class KerasState:
+class _Tag(tuple):
+    """The static identity of a state (a tuple): a pytree node without children, so
+    it lives in the treedef, not among the leaves."""
+
+    __slots__ = ()
+
+
+jax.tree_util.register_pytree_node(
+    _Tag, lambda tag: ((), tuple(tag)), lambda tag, _: _Tag(tag)
+)
+
+
+class _Fields(NamedTuple):
+    count: Any
+    slots: dict[str, Any]
+    scalars: dict[str, Any]
+    hyperparams: dict[str, Any]
+    tag: _Tag
+
+
+class KerasState(_Fields):
     """The counter, slots, host scalars and float hyperparameters of one transformation.
+
+    A NamedTuple, as optax's states are, so ``optax.tree.get(state, "count")`` and
+    ``optax.tree.set`` find its fields (and the dicts' entries: ``"lr"``, ``"m"``).
 
     Attributes:
         count: int32 array, the number of steps taken (Keras's ``iterations``).
         slots: slot name -> pytree of arrays with the parameters' structure.
         scalars: host scalar name -> 0-d float array (Nadam's ``m_schedule``).
         hyperparams: name -> 0-d float array (``lr``, ``decay``, ``beta_1``...).
-        tag: the static identity of the transformation that made the state.
+        tag: the static identity of the transformation that made the state (a tuple
+            in the treedef, no leaf).
     """
 
-    __slots__ = ("count", "slots", "scalars", "hyperparams", "tag")
+    __slots__ = ()
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         count: Any,
         slots: Mapping[str, Any],
         scalars: Mapping[str, Any],
         hyperparams: Mapping[str, Any],
         tag: tuple[Any, ...],
-    ) -> None:
-        self.count = count
-        self.slots = dict(slots)
-        self.scalars = dict(scalars)
-        self.hyperparams = dict(hyperparams)
-        self.tag = tag
+    ) -> KerasState:
+        return super().__new__(
+            cls, count, dict(slots), dict(scalars), dict(hyperparams), _Tag(tag)
+        )
 
-    def tree_flatten_with_keys(self) -> tuple[list[tuple[Any, Any]], tuple[Any, ...]]:
-        getattr_key = jax.tree_util.GetAttrKey
-        children = [
-            (getattr_key(name), getattr(self, name))
-            for name in ("count", "slots", "scalars", "hyperparams")
-        ]
-        return children, self.tag
-
-    @classmethod
-    def tree_unflatten(cls, tag: tuple[Any, ...], children: Any) -> KerasState:
-        count, slots, scalars, hyperparams = children
-        return cls(count, slots, scalars, hyperparams, tag)
+    def _replace(self, **changes: Any) -> KerasState:
+        fields = self._asdict()
+        fields.update(changes)
+        return KerasState(**fields)
 
     def replace(self, **changes: Any) -> KerasState:
         """A copy with some of ``count``, ``slots``, ``scalars``, ``hyperparams``."""
-        fields = {
-            name: getattr(self, name)
-            for name in ("count", "slots", "scalars", "hyperparams")
-        }
-        fields.update(changes)
-        return KerasState(**fields, tag=self.tag)
+        unknown = set(changes) - {"count", "slots", "scalars", "hyperparams"}
+        if unknown:
+            raise TypeError(f"KerasState.replace got unknown fields {sorted(unknown)}")
+        return self._replace(**changes)
 
     def __repr__(self) -> str:
         return (
@@ -93,6 +112,21 @@ def find_states(state: Any) -> list[KerasState]:
 # constants (``static_hyperparams=True``): such a state holds none.
 STATIC_HYPERPARAMS = "static hyperparameters"
 
+# The value in the tag of a hyperparameter the transformation was given traced (its
+# constructor called inside ``jax.jit``, as ``optax.inject_hyperparams`` does).
+TRACED = "<traced>"
+# The mark in the tag, ``(PER_STEP, names)``, of a state whose transformation was given
+# hyperparameters as JAX arrays: it steps with those, whatever the state holds.
+PER_STEP = "per-step hyperparameters"
+
+
+def per_step_names(tag: tuple[Any, ...]) -> tuple[str, ...]:
+    """The names of the per-step hyperparameters of a state's ``tag``."""
+    for mark in tag[2:]:
+        if isinstance(mark, tuple) and mark and mark[0] == PER_STEP:
+            return tuple(mark[1])
+    return ()
+
 
 def _validate(tag: tuple[Any, ...], values: Mapping[str, Any]) -> None:
     """Concrete new values are checked by the NumPy class, as ``opt.lr = x`` is
@@ -104,6 +138,8 @@ def _validate(tag: tuple[Any, ...], values: Mapping[str, Any]) -> None:
     if cls is None or any(isinstance(v, jax.core.Tracer) for v in values.values()):
         return
     config = dict(tag[1])
+    if TRACED in config.values():  # made with traced hyperparameters: unknown
+        return
     arrays = {k: v for k, v in values.items() if np.ndim(v) > 0}
     config.update({k: _number(k, v) for k, v in values.items() if k not in arrays})
     cls(**config, engine="reference")
@@ -171,6 +207,15 @@ def set_hyperparams(state: Any, **values: float) -> Any:
                 "the state's hyperparameters are constants of the compiled step "
                 "(static_hyperparams=True): make a new transformation with the new "
                 "values, or one without static_hyperparams to change them in the state"
+            )
+        fixed = [k for k in values if k in per_step_names(found.tag)]
+        if fixed:
+            raise ValueError(
+                f"the state's {fixed[0]} is an input of every step: its transformation "
+                f"was given {fixed[0]} as a JAX array (as optax.inject_hyperparams "
+                "does), and steps with that value whatever the state holds; change it "
+                "there (an inject_hyperparams state's hyperparams), or give the "
+                "transformation a number to keep it in the state"
             )
         unknown = [k for k in values if k not in found.hyperparams]
         if unknown:

@@ -45,7 +45,7 @@ from ._ops import (
     jax_function,
     jax_tensor_norm_factor,
 )
-from ._state import STATIC_HYPERPARAMS, KerasState
+from ._state import PER_STEP, STATIC_HYPERPARAMS, TRACED, KerasState
 
 __all__ = [
     "transformation",
@@ -95,15 +95,26 @@ def _default_float() -> Any:
 
 
 def transformation(
-    opt: Optimizer, static_hyperparams: bool = False
+    opt: Optimizer,
+    static_hyperparams: bool = False,
+    per_step: Mapping[str, Any] | None = None,
 ) -> optax.GradientTransformation:
     """The optax transformation computing what ``opt`` computes (its configuration as it
     is now; its weights are not read: see ``from_optimizer``). ``static_hyperparams``:
     the float hyperparameters are constants of the compiled step, as in a plain optax
-    transformation, instead of state (``state.hyperparams`` is empty)."""
+    transformation, instead of state (``state.hyperparams`` is empty).
+
+    ``per_step``: float hyperparameters given as 0-d JAX arrays, traced or not (the
+    constructor called at every step by ``optax.inject_hyperparams``, under
+    ``jax.jit`` or not), used instead of ``opt``'s values (placeholders where traced)
+    and of the state's: ``init`` puts them in the state, ``update`` steps with them and
+    writes them into the new state. The state's tag names them (``PER_STEP``; a traced
+    value is ``TRACED`` in the config) and ``update`` accepts a state whatever values
+    it holds for them; ``set_hyperparams`` refuses them (they would be overwritten)."""
     cls = type(opt)
     owner = f"gradstep.jax.{registered_name(cls)}"
-    tag = state_tag(opt, static_hyperparams)
+    per_step = dict(per_step or {})
+    tag = _per_step_tag(state_tag(opt, static_hyperparams), per_step)
     raw_rule = opt.rule
     rule = jax_function(raw_rule)
     coefficients_fn, next_scalars_fn = opt.step_functions()
@@ -129,7 +140,7 @@ def transformation(
     }
 
     def init(params: Any) -> KerasState:
-        leaves, treedef = float_leaves("params", params)
+        leaves, treedef = float_leaves("params", params, abstract=True)
         dtype = _default_float()
         slots = {
             name: jax.tree_util.tree_unflatten(
@@ -138,32 +149,42 @@ def transformation(
             for name, start in zip(slot_names, slot_starts)
         }
         place = _replicated_like(leaves)
+        start = {**hyper_defaults, **per_step}
         return KerasState(
             count=place(jnp.zeros([], jnp.int32)),
             slots=slots,
             scalars={k: place(jnp.asarray(v, dtype)) for k, v in scalar_state.items()},
             hyperparams={}
             if static_hyperparams
-            else {k: place(jnp.asarray(v, dtype)) for k, v in hyper_defaults.items()},
+            else {k: place(jnp.asarray(v, dtype)) for k, v in start.items()},
             tag=tag,
         )
 
     def update(
-        updates: Any, state: KerasState, params: Any = None
+        updates: Any, state: KerasState, params: Any = None, **extra_args: Any
     ) -> tuple[Any, KerasState]:
+        del extra_args  # as optax's optimizers: what other transformations need
         if params is None:
             raise ValueError(
                 f"{owner}.update needs the parameters: call tx.update(grads, state, "
                 "params) (the Keras rules compute the new parameters)"
             )
         g_leaves, p_leaves, treedef = check_grads(updates, params)
-        check_state(state, tag, owner, treedef, fields)
+        check_state(state, tag, owner, treedef, fields, ignore=tuple(per_step))
         check_slot_shapes(state, p_leaves, params)
         hyper = state.hyperparams
         if static_hyperparams:  # constants: folded into the compiled step
             hyper = {
                 k: jnp.asarray(v, _default_float()) for k, v in hyper_defaults.items()
             }
+        if per_step:  # the values of this step, in the dtype the state holds
+            hyper = dict(hyper)
+            hyper.update(
+                {
+                    k: jnp.asarray(v, jnp.result_type(hyper[k]))
+                    for k, v in per_step.items()
+                }
+            )
         dtype = jnp.result_type(*hyper.values()) if hyper else _default_float()
         iterations = state.count.astype(dtype)
         t = iterations + 1
@@ -204,6 +225,8 @@ def transformation(
             slots={n: unflatten(treedef, s) for n, s in zip(slot_names, new_slots)},
             scalars=scalars,
         )
+        if per_step and not static_hyperparams:
+            new_state = new_state.replace(hyperparams=hyper)
         return unflatten(treedef, new_updates), new_state
 
     def _norm(g: Any, dtype: Any) -> Any:
@@ -238,7 +261,18 @@ def transformation(
             for g in grads
         ]
 
-    return optax.GradientTransformation(init, update)
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+def _per_step_tag(tag: tuple[Any, ...], per_step: Mapping[str, Any]) -> tuple[Any, ...]:
+    """``tag`` marked with the names of the per-step hyperparameters, ``TRACED`` as the
+    value of every traced one."""
+    if not per_step:
+        return tag
+    name, config, *marks = tag
+    traced = {k for k, v in per_step.items() if isinstance(v, jax.core.Tracer)}
+    config = tuple((k, TRACED if k in traced else v) for k, v in config)
+    return (name, config, *marks, (PER_STEP, tuple(sorted(per_step))))
 
 
 def _replicated_like(leaves: list[Any]) -> Any:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,3 +63,18 @@ def assert_golden_trajectory_jit(case: dict, static_hyperparams: bool = False) -
                     err_msg=f"step {n + 1}, param {i}",
                 )
         assert int(state.count) == len(case["grads"])
+
+
+def run_on_two_devices(code: str) -> str:
+    """Run ``code`` in a fresh interpreter with 2 simulated CPU devices (XLA reads the
+    device count once per process); its stdout, after asserting that it succeeded."""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout

@@ -11,23 +11,18 @@ behaviour instead.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ._util import x64
+from ._util import run_on_two_devices, x64
 
 jax = pytest.importorskip("jax")
 optax = pytest.importorskip("optax")
 jnp = jax.numpy
 gjax = pytest.importorskip("gradstep.jax")
 
-ROOT = Path(__file__).resolve().parents[2]
 
 # optax's _OPTIMIZERS_UNDER_TEST for the algorithms gradstep has, with its learning
 # rates: (id, gradstep factory, its arguments, the optax transformation's maker).
@@ -830,13 +825,4 @@ def test_state_sharding_types_match_between_init_update_and_jit():
     """sharding_test.test_state_sharding_type_{init_match_update,preserved_with_jit}:
     float16 params sharded over an Explicit mesh axis (2 simulated CPU devices, in a
     fresh interpreter)."""
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_SHARDING)],
-        cwd=ROOT,
-        env={**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "ok" in done.stdout
+    assert "ok" in run_on_two_devices(textwrap.dedent(_SHARDING))

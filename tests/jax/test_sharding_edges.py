@@ -3,18 +3,13 @@ check runs in a fresh interpreter: ``XLA_FLAGS`` must be set before jax is impor
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-pytest.importorskip("jax")
-pytest.importorskip("gradstep.jax")
+from ._util import run_on_two_devices
 
-ROOT = Path(__file__).resolve().parents[2]
+pytest.importorskip("gradstep.jax")
 
 _PRELUDE = """
 import jax, jax.numpy as jnp, numpy as np, optax
@@ -38,16 +33,7 @@ def step(p, st, g):
 
 
 def _run(body: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", _PRELUDE + textwrap.dedent(body)],
-        cwd=ROOT,
-        env={**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
+    return run_on_two_devices(_PRELUDE + textwrap.dedent(body))
 
 
 def test_sharded_jitted_step_compiles_once():

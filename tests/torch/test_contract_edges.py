@@ -61,15 +61,6 @@ def test_betas_changed_in_place_are_used():
         torch.testing.assert_close(got, want, rtol=1e-12, atol=0)
 
 
-@pytest.fixture
-def float64_default():
-    """torch NAdam keeps its mu_product in the default dtype (docs/flavours.md)."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
-
-
 @pytest.mark.parametrize("name", ["Adam", "NAdam"])
 def test_torch_defaults_are_accepted(name, float64_default):
     torch_cls = getattr(torch.optim, name)

@@ -127,17 +127,6 @@ TORCH_OPTIM = [
 ]
 
 
-@pytest.fixture
-def float64_default():
-    # torch keeps NAdam's mu_product in the default dtype: float64, as gradstep does
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(before)
-
-
 def _pairs(kwargs, seed=0):
     ours = make_params(SHAPES, torch.float64, seed=seed)
     theirs = [torch.nn.Parameter(p.detach().clone()) for p in ours]

@@ -245,17 +245,6 @@ def test_the_database_is_covered():
     assert {k for c in REFUSED for k in c.refused} == set(OFF_ONLY)
 
 
-@pytest.fixture
-def float64_default():
-    # torch keeps NAdam's mu_product (and the step counts) in the default dtype
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(before)
-
-
 # ---- 1. the inputs gradstep supports: the same numbers and state as torch.optim ------
 def _lr_of(kwargs: dict[str, Any], reference_cls: type) -> Any:
     return kwargs.get("lr", reference_cls([torch.zeros(1)]).defaults["lr"])

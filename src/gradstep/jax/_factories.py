@@ -51,10 +51,11 @@ def factory(cls: type[Optimizer]) -> Callable[..., optax.GradientTransformation]
         args, kwargs, given = _split_arrays(cls, name, args, kwargs)
         args, kwargs = plain_arguments(cls, name, args, kwargs)
         opt = cls(*args, engine="reference", **kwargs)
-        for key, value in given.items():
+        per_step = _per_step(opt, name, given)
+        for key, value in per_step.items():
             if isinstance(value, jax.core.Tracer):
                 _check_does_not_choose(cls, name, opt, key, given_args, given_kwargs)
-        return transformation(opt, static, per_step=_per_step(opt, name, given))
+        return transformation(opt, static, per_step=per_step)
 
     make.__name__ = make.__qualname__ = name
     make.__module__ = "gradstep.jax"

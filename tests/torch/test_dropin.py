@@ -398,3 +398,38 @@ def test_rho_must_be_below_one(name):
         ref.step()
     assert_bitwise(params, twin)
     assert all(torch.isfinite(p).all() for p in params)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Nadam"])
+def test_grad_scaler_steps_and_skips_as_with_torch_optim(name, float64_default):
+    """torch.amp.GradScaler (CPU): unscale_, clip_grad_norm_ in between, scaler.step,
+    and a step with an inf loss skipped (parameters and step count untouched, the
+    scale halved), float64: the same parameters, state and scale as torch.optim."""
+    kwargs = {"lr": 0.01, **({"momentum": 0.9} if name in ("SGD", "RMSprop") else {})}
+    torch_name = "NAdam" if name == "Nadam" else name
+
+    def run(make):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(4, 3).double()
+        opt = make(model.parameters())
+        scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10)
+        for step in range(6):
+            loss = model(torch.randn(8, 4, dtype=torch.float64)).pow(2).mean()
+            if step == 2:
+                loss = loss * math.inf
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+            scaler.step(opt)
+            scaler.update()
+            opt.zero_grad()
+        steps = [float(opt.state[p].get("step", -1)) for p in model.parameters()]
+        return list(model.parameters()), scaler.get_scale(), steps
+
+    ours = run(lambda p: getattr(gtorch, name)(p, flavour="torch", **kwargs))
+    theirs = run(lambda p: getattr(torch.optim, torch_name)(p, **kwargs))
+    for a, b in zip(ours[0], theirs[0]):
+        torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-12, atol=0)
+    assert ours[1] == theirs[1] == 2.0**9  # halved once, by the skipped step
+    if name != "SGD":  # torch's SGD keeps no step count
+        assert ours[2] == theirs[2] == [5.0, 5.0]

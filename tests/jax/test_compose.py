@@ -1,6 +1,8 @@
 """gradstep.jax transformations inside optax's combinators, against the NumPy optimizer
 doing the same by hand: ``chain`` after ``clip_by_global_norm``, ``MultiSteps``,
-``apply_if_finite``; and non-finite gradients propagating as in Keras."""
+``apply_if_finite``; and non-finite gradients propagating as in Keras. Also optax's other
+wrappers (flatten, masked, lookahead, schedule_free, ...) around the optax flavour,
+against the same wrappers around optax's own transformation."""
 
 from __future__ import annotations
 
@@ -80,3 +82,74 @@ def test_non_finite_gradients_propagate_as_in_keras():
     np.testing.assert_array_equal(np.isnan(got[1]), np.isnan(want[1]))
     assert np.isnan(got[1][0]) and np.isnan(got[1][1])
     _close(got[0], want[0])
+
+
+# optax's wrappers of a transformation: gradstep.jax's optax flavour inside each gives
+# optax's own algorithm inside it. name -> (wrap, how the step calls update)
+WRAPPERS = {
+    "flatten": (optax.flatten, None),
+    "masked": (lambda t: optax.masked(t, {"a": True, "b": False}), None),
+    "apply_every": (lambda t: optax.chain(t, optax.apply_every(2)), None),
+    "lookahead": (
+        lambda t: optax.lookahead(t, sync_period=3, slow_step_size=0.5),
+        "lookahead",
+    ),
+    "add_decayed_weights": (
+        lambda t: optax.chain(optax.add_decayed_weights(1e-2), t),
+        None,
+    ),
+    "reduce_on_plateau": (
+        lambda t: optax.chain(t, optax.contrib.reduce_on_plateau(patience=1)),
+        "value",
+    ),
+    "schedule_free": (
+        lambda t: optax.contrib.schedule_free(t, learning_rate=0.1),
+        None,
+    ),
+    "multi_transform": (
+        lambda t: optax.multi_transform(
+            {"x": t, "y": optax.set_to_zero()}, {"a": "x", "b": "y"}
+        ),
+        None,
+    ),
+}
+
+
+def _wrapped_run(tx, how, steps=8):
+    start = {"a": jnp.arange(6.0).reshape(2, 3), "b": jnp.array([0.5, -1.0])}
+
+    def loss(p):
+        return jnp.sum(p["a"] ** 2) + jnp.sum(jnp.sin(p["b"]))
+
+    params = optax.LookaheadParams.init_synced(start) if how == "lookahead" else start
+    state = tx.init(params)
+
+    @jax.jit
+    def step(params, state):
+        fast = params.fast if how == "lookahead" else params
+        extra = {"value": loss(params)} if how == "value" else {}
+        updates, state = tx.update(jax.grad(loss)(fast), state, params, **extra)
+        return optax.apply_updates(params, updates), state
+
+    for _ in range(steps):
+        params, state = step(params, state)
+    return jax.tree.leaves(params)
+
+
+@pytest.mark.parametrize("wrapper", list(WRAPPERS))
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_optax_wrappers_around_the_optax_flavour_equal_optax(wrapper, optimizer):
+    wrap, how = WRAPPERS[wrapper]
+    lr = 1.0 if wrapper == "schedule_free" else 0.1
+    with x64():
+        if optimizer == "sgd":
+            ours = gjax.sgd(lr, momentum=0.9, flavour="optax")
+            theirs = optax.sgd(lr, momentum=0.9)
+        else:
+            ours, theirs = gjax.adam(lr, flavour="optax"), optax.adam(lr)
+        got = _wrapped_run(wrap(ours), how)
+        want = _wrapped_run(wrap(theirs), how)
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=0)
+        start = _wrapped_run(wrap(ours), how, steps=0)
+        assert any(not np.array_equal(a, b) for a, b in zip(got, start))  # it moved

@@ -1,7 +1,8 @@
 """The optimizers' rules, coefficients and the clipping element, run with jax.numpy.
 
 ``elementwise.rebind`` gives the same code objects with ``sqrt``, ``maximum`` and
-``minimum`` bound to ``jax.numpy``'s; nothing of the math is written here. Under
+``minimum`` bound to ``jax.numpy``'s (``sqrt`` as ``kept_sqrt``); nothing of the math
+is written here. Under
 ``jax.jit`` the coefficients are computed from traced values (the counter and the
 hyperparameters held in the state), which they allow: see ``Optimizer``'s contract.
 """
@@ -12,6 +13,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 from ..kernels.clip import clip_element, tensor_norm_factor
@@ -22,9 +24,26 @@ __all__ = [
     "jax_clip_element",
     "jax_tensor_norm_factor",
     "additive_form",
+    "kept_sqrt",
+    "opaque_one",
 ]
 
-_FUNCTIONS = {"sqrt": jnp.sqrt, "maximum": jnp.maximum, "minimum": jnp.minimum}
+
+def opaque_one(dtype: Any) -> Any:
+    """1 of ``dtype`` that XLA cannot fold away (an optimization barrier)."""
+    return jax.lax.optimization_barrier(jnp.ones((), dtype))
+
+
+def kept_sqrt(x: Any) -> Any:
+    """``jnp.sqrt(x)`` times a 1 XLA cannot fold (exact), so that ``a / sqrt(b)`` stays
+    a square root and a division: XLA rewrites ``a / sqrt(b)`` as ``a * rsqrt(b)``,
+    which rounds otherwise than the rules' NumPy engines and which XLA:CPU runs ~7x
+    slower than the two (benchmarks/RESULTS.md, section 4, run 5)."""
+    root = jnp.sqrt(x)
+    return root * opaque_one(root.dtype)
+
+
+_FUNCTIONS = {"sqrt": kept_sqrt, "maximum": jnp.maximum, "minimum": jnp.minimum}
 
 
 @functools.cache

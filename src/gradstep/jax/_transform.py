@@ -44,6 +44,7 @@ from ._ops import (
     jax_clip_element,
     jax_function,
     jax_tensor_norm_factor,
+    opaque_one,
 )
 from ._state import PER_STEP, STATIC_HYPERPARAMS, TRACED, KerasState
 
@@ -215,7 +216,7 @@ def transformation(
                 out = rule(zero, g.astype(leaf_dtype), *slots_in, c_leaf)
                 update = jnp.broadcast_to(out[0], jnp.shape(p))
             if leaf_dtype not in ones:
-                ones[leaf_dtype] = _opaque_one(leaf_dtype)
+                ones[leaf_dtype] = opaque_one(leaf_dtype)
             new_updates.append(update.astype(leaf_dtype) * ones[leaf_dtype])
             for k, value in enumerate(out[1:]):
                 new_slots[k].append(jnp.asarray(value, leaf_dtype))
@@ -292,11 +293,6 @@ def _replicated_like(leaves: list[Any]) -> Any:
             )
             return lambda x: jax.device_put(x, target)
     return lambda x: x
-
-
-def _opaque_one(dtype: Any) -> Any:
-    """1 of ``dtype`` that XLA cannot fold away (an optimization barrier)."""
-    return jax.lax.optimization_barrier(jnp.ones((), dtype))
 
 
 def check_keywords(cls: type, kwargs: Mapping[str, Any]) -> None:

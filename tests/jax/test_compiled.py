@@ -12,7 +12,7 @@ import pytest
 
 from .._golden import flavour_files, load_case
 from ..cases import all_configs
-from ._util import jitted_step
+from ._util import jitted_step, x64
 
 jax = pytest.importorskip("jax")
 optax = pytest.importorskip("optax")
@@ -34,16 +34,16 @@ def _configs() -> list[tuple[str, dict]]:
 CONFIGS = _configs()
 
 
-def _compiled(tx) -> str:
-    params = [jnp.linspace(-1.0, 1.0, 64, dtype=jnp.float32)]
+def _compiled(tx, dtype=jnp.float32) -> str:
+    params = [jnp.linspace(-1.0, 1.0, 64, dtype=dtype)]
     state = tx.init(params)
-    grads = [jnp.full(64, 0.5, jnp.float32)]
+    grads = [jnp.full(64, 0.5, dtype)]
     step = jitted_step(tx)
     return step.lower(params, state, grads).compile().as_text()
 
 
-def _ops(text: str, op: str) -> int:
-    return len(re.findall(rf"= f32\[64\]\S* {op}\(", text))
+def _ops(text: str, op: str, dtype: str = "f32") -> int:
+    return len(re.findall(rf"= {dtype}\[64\]\S* {op}\(", text))
 
 
 @pytest.mark.parametrize(
@@ -56,9 +56,13 @@ def test_no_reciprocal_square_root(name, config):
     assert _ops(text, "rsqrt") == 0, text
 
 
-def test_adadelta_keeps_both_square_roots():
-    text = _compiled(gjax.adadelta(lr=1.0))
-    assert _ops(text, "sqrt") == 2 and _ops(text, "divide") == 1, text
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_adadelta_keeps_both_square_roots(dtype):
+    with x64():
+        tx = gjax.adadelta(lr=1.0)
+        text = _compiled(tx, {"f32": jnp.float32, "f64": jnp.float64}[dtype])
+    assert _ops(text, "rsqrt", dtype) == 0, text
+    assert _ops(text, "sqrt", dtype) == 2 and _ops(text, "divide", dtype) == 1, text
 
 
 def test_xla_rewrites_a_bare_quotient_by_a_square_root():

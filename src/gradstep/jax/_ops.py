@@ -2,9 +2,9 @@
 
 ``elementwise.rebind`` gives the same code objects with ``sqrt``, ``maximum`` and
 ``minimum`` bound to ``jax.numpy``'s (``sqrt`` as ``kept_sqrt``); nothing of the math
-is written here. Under
-``jax.jit`` the coefficients are computed from traced values (the counter and the
-hyperparameters held in the state), which they allow: see ``Optimizer``'s contract.
+is written here. Under ``jax.jit`` the coefficients are computed from traced values
+(the counter and the hyperparameters held in the state), which they allow: see
+``Optimizer``'s contract.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ torch.optim counts steps per parameter (``state[p]["step"]``, and NAdam's
 counts per param group, as Keras does. So the parameter that steps every time equals
 torch.optim's exactly, and the one that skips equals torch.optim's only when its torch
 state is given the group's count (and NAdam's product) before each of its steps. When
-gradstep counts per parameter, the first test fails by name: then the skipping
+gradstep counts per parameter, this test fails by name: then the skipping
 parameter equals torch.optim's as it is."""
 
 from __future__ import annotations

@@ -84,12 +84,12 @@ SLOTS = {
 DELIBERATE = {
     # README "Names": off flags are dropped, so torch's groups hold them, gradstep's not
     "off_flags_dropped": "gradstep's groups hold no weight_decay/foreach/... (dropped)",
-    # README "state[p]['step']": one 0-dim float32 tensor per group, the group's
-    # iterations (torch: a float tensor per parameter in the default dtype)
-    "step_float32_per_group": "state[p]['step'] is float32, equal to iterations",
-    # docs/flavours.md, Nadam: torch's per-parameter mu_product is gradstep's group
-    # m_schedule (a host float64)
-    "nadam_m_schedule": "torch's mu_product is the group's m_schedule",
+    # README "state[p]['step']": a 0-dim float32 tensor, the parameter's own count
+    # with flavour="torch" (torch: a float tensor in the default dtype)
+    "step_float32": "state[p]['step'] is float32, the parameter's count",
+    # docs/flavours.md, Nadam: torch's per-parameter mu_product is gradstep's
+    # per-parameter m_schedule (a float64 tensor; torch's is in the default dtype)
+    "nadam_m_schedule": "torch's mu_product is state[p]['m_schedule']",
     # docs/flavours.md, SGD and "Slots": gradstep keeps SGD's moment slot with
     # momentum 0, where torch keeps no momentum_buffer
     "sgd_moment_without_momentum": "SGD's moment slot exists with momentum 0",
@@ -323,16 +323,19 @@ def _compare(torch_name, opt, reference, ours, theirs, step):
             slot_of = SLOTS[torch_name]
             for key, value in torch_state.items():
                 what = f"{where}: parameter {index}: {key}"
-                if key == "step":  # DELIBERATE["step_float32_per_group"]
+                if key == "step":  # DELIBERATE["step_float32"]
                     assert state["step"].dtype == torch.float32, what
                     assert state["step"].item() == value.item() == step, what
                 elif key == "mu_product":  # DELIBERATE["nadam_m_schedule"]
                     assert value.dtype == torch.float64, what
-                    ratio = group["m_schedule"] / value.item()
+                    assert state["m_schedule"].dtype == torch.float64, what
+                    ratio = state["m_schedule"].item() / value.item()
                     assert abs(ratio - 1) <= RTOL, what
                 else:
                     _close(state[slot_of[key]], value, what)
             mapped = {slot_of[k] for k in torch_state if k in slot_of}
+            if "mu_product" in torch_state:
+                mapped.add("m_schedule")
             extra = set(state) - {"step"} - mapped
             if torch_name == "SGD" and "momentum_buffer" not in torch_state:
                 # DELIBERATE["sgd_moment_without_momentum"]

@@ -113,7 +113,11 @@ class Framework:
     torch's ``clip_grad_norm_`` then ``clip_grad_value_``) or "value_then_norms"
     (tf.keras legacy: values, then each tensor's norm, then the global norm); Keras 3
     allows one kind at a time. ``norm_epsilon``: torch's ``clip_grad_norm_`` divides by
-    ``norm + 1e-6``.
+    ``norm + 1e-6``. ``steps_per_parameter``: each parameter counts its own steps (and
+    keeps its own host scalars, e.g. NAdam's ``mu_product``), advanced only when it has
+    a gradient (torch.optim's ``state[p]["step"]``); otherwise every parameter takes
+    the optimizer's ``iterations`` (Keras). Only gradstep.torch, where a parameter may
+    have no gradient in a step, can tell the two apart.
     """
 
     name: str
@@ -124,6 +128,7 @@ class Framework:
     norm_epsilon: float = 0.0
     zero_epsilon_is_default: bool = False
     check_clips: Callable[[float, float, float], None] | None = None
+    steps_per_parameter: bool = False
 
     def clipping(
         self, clipnorm: float | None, clipvalue: float | None, global_clipnorm: Any
@@ -160,7 +165,9 @@ FRAMEWORKS: dict[str, Framework] = {
         per_tensor_clipnorm=True,
         check_clips=_one_of_each,
     ),
-    "torch": Framework("torch", "torch.optim", norm_epsilon=1e-6),
+    "torch": Framework(
+        "torch", "torch.optim", norm_epsilon=1e-6, steps_per_parameter=True
+    ),
     "optax": Framework("optax", "optax"),
 }
 FLAVOURS = tuple(FRAMEWORKS)

@@ -7,7 +7,8 @@ hyperparameters under the names the groups hold: ``betas``, and ``clipnorm``/
 Anything wrong raises ``ValueError``/``TypeError`` naming the group or parameter, and the
 optimizer is untouched: no value that would make the next step produce NaN or fail
 (a NaN or string ``m_schedule``, an ``iterations`` of ``2**63`` or ``1.5``, a slot of the
-wrong shape or a non-float dtype, a ``step`` that disagrees with ``iterations``) gets in.
+wrong shape or a non-float dtype, a ``step`` that disagrees with ``iterations``, or
+where parameters count their own steps, a ``step`` of ``-1`` or ``2.5``) gets in.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from typing import Any
 
 import torch
 
+from ..optimizers._flavours import FRAMEWORKS
 from ._arguments import flavour_of, normalize
 
 __all__ = [
     "MAX_ITERATIONS",
+    "check_count",
     "check_iterations",
     "check_scalar",
     "checked_state_dict",
@@ -57,6 +60,29 @@ def check_scalar(name: str, value: Any, where: str) -> float:
     return number
 
 
+def check_count(value: Any, where: str) -> int:
+    """A ``state[p]["step"]`` as an int: a real number (or 1-element tensor) holding a
+    whole number in [0, 2**53]; ``ValueError`` otherwise."""
+    number = None
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        if not value.is_complex() and value.dtype is not torch.bool:
+            number = value.item()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = value
+    if (
+        number is None
+        or not math.isfinite(number)
+        or number != int(number)
+        or not 0 <= number <= MAX_ITERATIONS
+    ):
+        shown = value if number is None else number
+        raise ValueError(
+            f"{where}step={shown!r}; expected a whole number in [0, 2**53] (the steps "
+            "this parameter has taken)"
+        )
+    return int(number)
+
+
 def checked_state_dict(
     state_dict: Any,
     groups: list[dict[str, Any]],
@@ -90,7 +116,7 @@ def checked_state_dict(
     if len(saved_groups) != len(groups):
         raise ValueError("loaded state dict has a different number of parameter groups")
     new_groups = []
-    owners: dict[Any, tuple[torch.Tensor, tuple[str, ...], int]] = {}
+    owners: dict[Any, tuple[torch.Tensor, tuple[str, ...], int, Any]] = {}
     clip_seen: dict[str, Any] = {}
     for index, (group, saved) in enumerate(zip(groups, saved_groups)):
         where = f"param group {index} of the state dict: "
@@ -131,20 +157,28 @@ def checked_state_dict(
         for key, p in zip(saved["params"], group["params"]):
             if key in owners:
                 raise ValueError(f"{where}parameter id {key!r} is listed twice")
-            owners[key] = (p, names, saved["iterations"])
+            owners[key] = (p, names, saved["iterations"], keras)
         new_groups.append(saved)
     for key, slots in saved_state.items():
         if key not in owners:
             raise ValueError(
                 f"state of parameter {key!r}: no param group of the state dict lists it"
             )
-        p, names, iterations = owners[key]
+        p, names, iterations, keras = owners[key]
         if not isinstance(slots, Mapping):
             raise ValueError(f"state of parameter {key!r} must be a dict of tensors")
         for name in names:
             _check_slot(key, name, slots.get(name), p)
+        if not FRAMEWORKS[keras.flavour].steps_per_parameter:
+            if "step" in slots:
+                _check_step(key, slots["step"], iterations)
+            continue
+        where = f"state of parameter {key}: "
         if "step" in slots:
-            _check_step(key, slots["step"], iterations)
+            check_count(slots["step"], where)
+        for name in keras.scalar_state:
+            if name in slots:
+                check_scalar(name, slots[name], where)
     return {**state_dict, "param_groups": new_groups}
 
 

@@ -24,7 +24,9 @@ Where things live:
   added later starts at 0.
 - ``state[p]``: one tensor per slot name (see ``_state`` for the flat layout), and
   ``"step"``: the group's ``iterations`` as a 0-dim CPU float tensor, one tensor shared by
-  the group's parameters (for tools that read torch's ``state[p]["step"]``).
+  the group's parameters (for tools that read torch's ``state[p]["step"]``); where the
+  flavour counts each parameter's steps (``flavour="torch"``, see ``_counts``), the
+  parameter's own count, and its own host scalars beside it.
 - On the optimizer only: ``clipnorm_group`` (see ``_distributed``) and the engine.
 """
 
@@ -58,6 +60,7 @@ from ._arguments import (
     torch_names_given,
 )
 from ._checkpoint import checked_state_dict
+from ._counts import counts_per_parameter, loaded_count
 from ._distributed import check_group
 from ._entry import hook_step, plain_call, without_grad
 from ._step import Stepper, preclip_gradients
@@ -552,6 +555,8 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
             _state.state_dtype,
             self.config_keys,
         )
+        # read before torch's loader casts the state to the parameters' dtypes
+        saved_counts = self._loaded_counts(checked)
         hooks = self._optimizer_load_state_dict_pre_hooks
         self._optimizer_load_state_dict_pre_hooks = type(hooks)()  # ran already
         try:
@@ -559,12 +564,15 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         finally:
             hooks.update(self._optimizer_load_state_dict_pre_hooks)
             self._optimizer_load_state_dict_pre_hooks = hooks
-        for group in self.param_groups:
+        for index, group in enumerate(self.param_groups):
+            keras = self.keras_for(group, index)
+            per_parameter = counts_per_parameter(keras)
             for p in group["params"]:
                 slots = self.state.get(p)
                 if slots is None:
                     continue
-                slots.pop("step", None)
+                for name in ("step", *(keras.scalar_state if per_parameter else ())):
+                    slots.pop(name, None)
                 if p.dtype != _state.state_dtype(p):
                     for name, value in slots.items():
                         if (
@@ -576,8 +584,28 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
                             )
             _state.flatten_state(self.state, group["params"], self._stepper.torch_ops)
         self._stepper.reset()
-        self._stepper.share_counters(self.param_groups, self.state)
+        self._stepper.share_counters(
+            self.param_groups, self.state, self.keras_for, saved_counts
+        )
         self._clip_cache = None
+
+    def _loaded_counts(
+        self, checked: Mapping[str, Any]
+    ) -> dict[int, tuple[int, tuple[float, ...]]]:
+        """Where parameters count their own steps: the count and scalars the checked
+        state dict gives each parameter (by ``id(p)``)."""
+        counts = {}
+        for index, (group, saved) in enumerate(
+            zip(self.param_groups, checked["param_groups"])
+        ):
+            keras = self.keras_for(group, index)
+            if not counts_per_parameter(keras):
+                continue
+            for key, p in zip(saved["params"], group["params"]):
+                slots = checked["state"].get(key)
+                if slots and "step" in slots:
+                    counts[id(p)] = loaded_count(keras, saved, slots)
+        return counts
 
 
 _CLASSES: dict[type[KerasOptimizer], type[KerasTorchOptimizer]] = {}

@@ -28,7 +28,7 @@ from ..kernels import Engine
 from ..kernels._multi_tensor import same_items
 from ..kernels.clip import Clipping, PerTensorClipping, tensor_norm_factor, total
 from ..kernels.flat import contiguous_span
-from . import _state
+from . import _counts, _state
 from ._checkpoint import check_iterations, check_scalar
 from ._distributed import (
     LOCAL,
@@ -50,7 +50,8 @@ _REQUIRES_GRAD = operator.attrgetter("requires_grad")
 class _Bucket:
     """The tensors of one engine call: same group (coefficients) and dtype."""
 
-    key: tuple[int, torch.dtype]
+    key: tuple[int, int, torch.dtype]  # group, cohort, dtype
+    coefficients: Any
     tensors: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
     params: list[np.ndarray] = field(default_factory=list)
     grads: list[np.ndarray] = field(default_factory=list)
@@ -82,7 +83,10 @@ class _GradBuffer:
 
 @dataclass
 class _Plan:
-    """What one param group does in this step, computed before anything changes."""
+    """What one param group does in this step, computed before anything changes.
+    ``cohorts``: where each parameter counts its own steps (``_counts``), the stepped
+    parameters by their count, with their coefficients (None: the group's ``t`` and
+    ``coefficients`` for all); ``counts``: their tensors after the step."""
 
     group: dict[str, Any]
     t: int
@@ -94,6 +98,18 @@ class _Plan:
     keras: Any = None
     params: list[torch.Tensor] = field(default_factory=list)
     grads: list[torch.Tensor] = field(default_factory=list)
+    cohorts: list[_counts.Cohort] | None = None
+    counts: list[_counts.CohortTensors] = field(default_factory=list)
+
+    def coefficients_of(self) -> list[Any]:
+        """The coefficients of each stepped parameter."""
+        if self.cohorts is None:
+            return [self.coefficients] * len(self.params)
+        result: list[Any] = [None] * len(self.params)
+        for cohort in self.cohorts:
+            for i in cohort.members:
+                result[i] = cohort.coefficients
+        return result
 
 
 class Stepper:
@@ -130,8 +146,13 @@ class Stepper:
         self.views: dict[Any, Any] = {}
         self.grad_buffers: dict[Any, _GradBuffer] = {}
         self.bucket_views: dict[Any, _BucketViews] = {}
-        # the groups' steady records and the state snapshot they hold for
-        self.steady: tuple[list[Steady], Any] | None = None
+        # the groups' steady records, the state snapshot they hold for, and for each
+        # group whether its parameters count their own steps, and the tensors of the
+        # one cohort it steps (None: it steps none)
+        self.steady: (
+            tuple[list[Steady], Any, list[tuple[bool, _counts.CohortTensors | None]]]
+            | None
+        ) = None
         # id(group) -> (group, its state[p]["step"] tensor, shared by its parameters,
         # and that tensor's NumPy view)
         self.counters: dict[int, tuple[dict[str, Any], torch.Tensor, Any]] = {}
@@ -151,19 +172,47 @@ class Stepper:
             self.counters[id(group)] = entry
         return entry[1]
 
-    def share_counters(self, groups: list[dict[str, Any]], state: Any) -> None:
-        """Put each group's counter in the state of its parameters that have one."""
-        for group in groups:
+    def share_counters(
+        self,
+        groups: list[dict[str, Any]],
+        state: Any,
+        keras_for: KerasFor,
+        saved: Mapping[int, tuple[int, tuple[float, ...]]],
+    ) -> None:
+        """Put each group's counter in the state of its parameters that have one; where
+        parameters count their own steps, ``saved`` holds their loaded counts and
+        scalars by ``id(p)``, and parameters with the same ones share tensors."""
+        for index, group in enumerate(groups):
+            keras = keras_for(group, index)
+            if _counts.counts_per_parameter(keras):
+                _counts.share(keras, group, state, saved)
+                continue
             counter = self.counter(group)
             for p in group["params"]:
                 slots = state.get(p)
                 if slots:
                     slots["step"] = counter
 
-    def _advance(self, plans: list[_Plan]) -> None:
+    def _advance(self, plans: list[_Plan], state: Any, steady: bool = False) -> None:
+        """Count the step: every group's ``iterations`` and scalars, and the counters
+        of the parameters (a steady step writes its cohorts' tensors in place)."""
+        held = None
         for plan in plans:
             plan.group["iterations"] = plan.t
             plan.group.update(plan.next_scalars)
+            if plan.cohorts is not None and steady:
+                for cohort, tensors in zip(plan.cohorts, plan.counts):
+                    tensors.write(cohort.t, cohort.next_scalars)
+                continue
+            if plan.cohorts is not None:
+                if held is None:
+                    held = _counts.holders(state)
+                names = tuple(plan.next_scalars)
+                plan.counts = [
+                    _counts.advance(state, plan.params, cohort, held, names)
+                    for cohort in plan.cohorts
+                ]
+                continue
             self.counter(plan.group)  # made, if the group is new
             # written through its NumPy view: a torch op costs microseconds here
             self.counters[id(plan.group)][2][()] = float(plan.t)
@@ -199,11 +248,15 @@ class Stepper:
         clipping: Clipping,
     ) -> None:
         """The step through ``_plan``'s checks, (re)allocating what it needs."""
-        plans = [self._plan(keras_for, i, group) for i, group in enumerate(groups)]
+        plans = [
+            self._plan(keras_for, i, group, state) for i, group in enumerate(groups)
+        ]
         for index, plan in enumerate(plans):
             _check_slots(state, index, plan, self.torch_ops)
         for plan in plans:
             _state.allocate(state, plan.params, plan.names, self.torch_ops, plan.starts)
+            if plan.cohorts is not None:
+                continue  # counted when the step is done (_advance)
             counter = self.counter(plan.group)
             for p in plan.params:
                 state[p]["step"] = counter
@@ -215,23 +268,28 @@ class Stepper:
         # parameters that are views of one another go one by one, with torch operations
         shared = _state.sharing_memory([p for plan in plans for p in plan.params])
         for index, plan in enumerate(plans):
-            by_dtype: dict[torch.dtype, _Bucket] = {}
-            for p, g in zip(plan.params, plan.grads):
+            by_kind: dict[tuple[int, torch.dtype], _Bucket] = {}
+            coefficients = plan.coefficients_of()
+            for p, g, c in zip(plan.params, plan.grads, coefficients):
                 dtensors = dtensors or is_dtensor(g)
                 if _state.uses_engine(p, self.torch_ops) and id(p) not in shared:
-                    bucket = by_dtype.get(p.dtype)
+                    kind = (id(c), p.dtype)
+                    bucket = by_kind.get(kind)
                     if bucket is None:
-                        bucket = by_dtype[p.dtype] = _Bucket((index, p.dtype))
+                        key = (index, len(by_kind), p.dtype)
+                        bucket = by_kind[kind] = _Bucket(key, c)
                         buckets.append((plan, bucket))
                     bucket.tensors.append((p, g))
                     order.append((g, bucket, len(bucket.tensors) - 1))
                 else:
-                    others.append((plan, p, g))
+                    others.append((plan, p, g, c))
                     order.append((g, None, 0))
         old_views, views = self.views, {}
         for plan, bucket in buckets:
             self._fill(state, plan, bucket, old_views, views)
         self.views = views
+        used = {bucket.key for _, bucket in buckets}  # a cohort's that is gone: dropped
+        self.grad_buffers = {k: v for k, v in self.grad_buffers.items() if k in used}
 
         distributed = dtensors or self.clipnorm_group is not LOCAL
         single = not distributed and not others and len(buckets) == 1
@@ -255,15 +313,15 @@ class Stepper:
             grads = bucket.grads if scale == 1.0 else _scaled(bucket.grads, scale)
             self.engine.step(
                 plan.rule,
-                plan.coefficients,
+                bucket.coefficients,
                 bucket.params,
                 grads,
                 bucket.slots,
                 engine_clipping,
             )
-        for plan, p, g in others:
-            _torch_update(state, plan, p, g, scale, clipping.value)
-        self._advance(plans)
+        for plan, p, g, c in others:
+            _torch_update(state, plan, p, g, c, scale, clipping.value)
+        self._advance(plans, state)
         self.steady = None
         if not dtensors and not others and self.steady_possible:
             self._record_steady(state, plans, clipping)
@@ -292,11 +350,15 @@ class Stepper:
         self, state: Any, plans: list[_Plan], clipping: Clipping
     ) -> None:
         records = []
+        counts: list[tuple[bool, _counts.CohortTensors | None]] = []
         for index, plan in enumerate(plans):
-            buffers = [b for (i, _), b in self.grad_buffers.items() if i == index]
+            if plan.cohorts is not None and len(plan.cohorts) > 1:
+                return  # one set of coefficients per record
+            counts.append((plan.cohorts is not None, (plan.counts or [None])[0]))
+            buffers = [b for key, b in self.grad_buffers.items() if key[0] == index]
             record = steady_record(
                 plan.rule,
-                plan.coefficients,
+                plan.coefficients_of()[0] if plan.params else plan.coefficients,
                 plan.names,
                 plan.group["params"],
                 plan.params,
@@ -307,7 +369,7 @@ class Stepper:
             if record is None:
                 return
             records.append(record)
-        self.steady = (records, state_snapshot(state))
+        self.steady = (records, state_snapshot(state), counts)
 
     def _steady_step(
         self,
@@ -320,7 +382,7 @@ class Stepper:
         (nothing changed) otherwise."""
         if self.steady is None or not self.steady_possible:
             return False
-        records, snapshot = self.steady
+        records, snapshot, counts = self.steady
         if (
             len(records) != len(groups)
             or not same_snapshot(state_snapshot(state), snapshot)
@@ -341,6 +403,17 @@ class Stepper:
         plans = [_schedule(keras_for, i, group) for i, group in enumerate(groups)]
         if not all(r.runs(p.rule, p.names) for r, p in zip(records, plans)):
             return False  # another rule or other slots: the general path
+        coefficients = []
+        for plan, (per_parameter, tensors) in zip(plans, counts):
+            if per_parameter != _counts.counts_per_parameter(plan.keras):
+                return False
+            if tensors is None:
+                coefficients.append(plan.coefficients)
+                plan.cohorts = [] if per_parameter else None
+                continue
+            cohort = _counts.cohort(plan.keras, *tensors.read())
+            plan.cohorts, plan.counts = [cohort], [tensors]
+            coefficients.append(cohort.coefficients)
 
         def squares() -> list[float]:
             local = []
@@ -350,18 +423,25 @@ class Stepper:
             return [sum_over_group(total(local), self.clipnorm_group)]
 
         scale = clipping.scale(squares)
-        for plan, record, table in zip(plans, records, tables):
+        for c, record, table in zip(coefficients, records, tables):
             if record.step is not None:
-                record.step(plan.coefficients, table, scale, clipping.value)
-        self._advance(plans)
+                record.step(c, table, scale, clipping.value)
+        self._advance(plans, state, steady=True)
         return True
 
     # ---- the general path ----------------------------------------------------------
-    def _plan(self, keras_for: KerasFor, index: int, group: dict[str, Any]) -> _Plan:
-        """The group's schedule and its checked parameters that have gradients."""
+    def _plan(
+        self, keras_for: KerasFor, index: int, group: dict[str, Any], state: Any
+    ) -> _Plan:
+        """The group's schedule and its checked parameters that have gradients (and
+        their cohorts, where each counts its own steps)."""
         plan = _schedule(keras_for, index, group)
         plan.starts = plan.keras.slot_starts()
         plan.params, plan.grads = self._with_grads(index, group)
+        if _counts.counts_per_parameter(plan.keras):
+            plan.cohorts = _counts.cohorts_of(
+                plan.keras, group, plan.params, state, index
+            )
         return plan
 
     def _with_grads(
@@ -459,7 +539,7 @@ class Stepper:
             or buffer.numel() != total
             or any(_shares(g, buffer) for g in grads)
         ):
-            buffer = torch.empty(total, dtype=bucket.key[1])
+            buffer = torch.empty(total, dtype=bucket.key[2])
         torch.cat([g.reshape(-1) for g in grads], out=buffer)
         views = _state.flat_views(buffer, grads)
         whole = buffer.numpy()
@@ -695,6 +775,7 @@ def _torch_update(
     plan: _Plan,
     p: torch.Tensor,
     g: torch.Tensor,
+    coefficients: Any,
     scale: float,
     clipvalue: float,
 ) -> None:
@@ -705,7 +786,7 @@ def _torch_update(
     if scale != 1.0 or not math.isinf(clipvalue):
         grad = torch_clip_element(grad, scale, clipvalue)
     slots = [local_tensor(state[p][n]) for n in plan.names]
-    new = torch_rule(plan.rule)(param.to(compute), grad, *slots, plan.coefficients)
+    new = torch_rule(plan.rule)(param.to(compute), grad, *slots, coefficients)
     param.copy_(new[0])
     for slot, value in zip(slots, new[1:]):
         slot.copy_(value)

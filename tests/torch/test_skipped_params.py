@@ -246,3 +246,38 @@ def test_the_steady_path_counts_each_parameter(
         assert _counts(ours, ours_params) == [step + 1, min(step + 1, 3), 0.0]
     assert ours._stepper.steady is not None
     assert ours.state[ours_params[0]]["step"] is not ours.state[ours_params[1]]["step"]
+
+
+@pytest.mark.parametrize("torch_name, name, kwargs", CASES, ids=IDS)
+def test_the_steady_path_steps_several_cohorts(
+    float64_default, torch_name, name, kwargs
+):
+    """Parameter 1 skips step 2 and parameter 2 starts at step 1, so from step 3 on
+    the group has two counts (parameter 0's, and 1's and 2's): the steady path keeps
+    one record per cohort, and the values and counts stay torch.optim's."""
+    shapes = [(3, 2), (4,), (5,)]
+    ours_params = make_params(shapes, dtype=torch.float64)
+    theirs_params = [p.detach().clone().requires_grad_() for p in ours_params]
+    ours = getattr(gtorch, name)(ours_params, flavour="torch", engine="fused", **kwargs)
+    theirs = getattr(torch.optim, torch_name)(theirs_params, **kwargs)
+    grads = grad_sequence(shapes, 9, dtype=torch.float64)
+    seen = []
+    for step in range(9):
+        stepped = [
+            grads[step][0],
+            None if step == 2 else grads[step][1],
+            None if step == 0 else grads[step][2],
+        ]
+        set_grads(ours_params, stepped)
+        set_grads(theirs_params, stepped)
+        ours.step()
+        theirs.step()
+        for i, (a, b) in enumerate(zip(ours_params, theirs_params)):
+            torch.testing.assert_close(
+                a, b, rtol=1e-12, atol=0, msg=f"step {step}, parameter {i}"
+            )
+        seen.append(ours._stepper.steady)
+    if torch_name != "SGD":
+        assert _counts(ours, ours_params) == [9.0, 8.0, 8.0]
+    assert seen[-1] is not None and seen[-1] is seen[-2] is seen[-3]
+    assert len(seen[-1][0][0].parts) == 2  # counts 9, and 8 for parameters 1 and 2

@@ -204,12 +204,12 @@ def test_parameters_without_gradients_keep_the_steady_path():
                 p.grad = None if i == 2 and step < 4 else g.clone()
             opt.step()
             if opt.engine == "fused":
-                seen.append(opt._stepper.steady[0][0])
+                seen.append(opt._stepper.steady[0][0].parts[0].record)
         _assert_same(*pair)
     assert seen[0].stepped == [True, True, False, True, True]
     assert seen[1] is seen[0] and seen[3] is seen[0]  # steps 2-4 were steady
     assert seen[4] is not seen[0]  # the new gradient: a general step
-    assert pair[0][1]._stepper.steady[0][0].stepped is None
+    assert pair[0][1]._stepper.steady[0][0].parts[0].record.stepped is None
 
 
 def test_a_frozen_group_keeps_the_steady_path():
@@ -223,7 +223,7 @@ def test_a_frozen_group_keeps_the_steady_path():
                 p.grad = g.clone() if i < 2 else None  # group 1 (params 2-4) frozen
             opt.step()
             if opt.engine == "fused":
-                seen.append(opt._stepper.steady[0][1])
+                seen.append(opt._stepper.steady[0][1].parts[0].record)
         _assert_same(*pair)
     assert seen[0].step is None and all(record is seen[0] for record in seen)
     assert [g["iterations"] for g in pair[0][1].param_groups] == [STEPS, STEPS]
@@ -250,8 +250,8 @@ def _accumulating_run(pair, grads_per_step, change=None, at=3):
 
 
 def _own_views(opt):
-    records = opt._stepper.steady[0]
-    return [r.own for r in records]
+    groups = opt._stepper.steady[0]
+    return [g.parts[0].record.own for g in groups]
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

@@ -82,6 +82,26 @@ class _GradBuffer:
 
 
 @dataclass
+class _SteadyPart:
+    """A steady record and, where parameters count their own steps, the tensors of
+    the cohort it steps; ``params``: the cohort's, when the group has several."""
+
+    record: Steady
+    tensors: _counts.CohortTensors | None = None
+    params: list[torch.Tensor] | None = None  # None: the group's
+
+
+@dataclass
+class _SteadyGroup:
+    """A group's steady records: one, or one per cohort (then ``stepped`` is which of
+    the group's parameters have gradients, as the records hold them)."""
+
+    per_parameter: bool
+    parts: list[_SteadyPart]
+    stepped: list[bool] | None = None
+
+
+@dataclass
 class _Plan:
     """What one param group does in this step, computed before anything changes.
     ``cohorts``: where each parameter counts its own steps (``_counts``), the stepped
@@ -146,13 +166,8 @@ class Stepper:
         self.views: dict[Any, Any] = {}
         self.grad_buffers: dict[Any, _GradBuffer] = {}
         self.bucket_views: dict[Any, _BucketViews] = {}
-        # the groups' steady records, the state snapshot they hold for, and for each
-        # group whether its parameters count their own steps, and the tensors of the
-        # one cohort it steps (None: it steps none)
-        self.steady: (
-            tuple[list[Steady], Any, list[tuple[bool, _counts.CohortTensors | None]]]
-            | None
-        ) = None
+        # the groups' steady records and the state snapshot they hold for
+        self.steady: tuple[list[_SteadyGroup], Any] | None = None
         # id(group) -> (group, its state[p]["step"] tensor, shared by its parameters,
         # and that tensor's NumPy view)
         self.counters: dict[int, tuple[dict[str, Any], torch.Tensor, Any]] = {}
@@ -335,9 +350,10 @@ class Stepper:
         if self.steady is None or len(self.steady[0]) != len(groups):
             return None
         buffers = []
-        for group, record in zip(groups, self.steady[0]):
+        for group, steady in zip(groups, self.steady[0]):
             grads = [p.grad for p in group["params"]]
-            if record.own is not None and record.own.hold(grads):
+            record = steady.parts[0].record if len(steady.parts) == 1 else None
+            if record is not None and record.own is not None and record.own.hold(grads):
                 if any(map(_REQUIRES_GRAD, record.own.views)):
                     return None  # torch's zero_grad turns that off first
                 buffers.append(record.own.buffer)
@@ -349,12 +365,15 @@ class Stepper:
     def _record_steady(
         self, state: Any, plans: list[_Plan], clipping: Clipping
     ) -> None:
-        records = []
-        counts: list[tuple[bool, _counts.CohortTensors | None]] = []
+        groups = []
         for index, plan in enumerate(plans):
-            if plan.cohorts is not None and len(plan.cohorts) > 1:
-                return  # one set of coefficients per record
-            counts.append((plan.cohorts is not None, (plan.counts or [None])[0]))
+            per_parameter = plan.cohorts is not None
+            if per_parameter and len(plan.cohorts) > 1:
+                steady = _cohort_records(state, plan, clipping.clips)
+                if steady is None:
+                    return
+                groups.append(steady)
+                continue
             buffers = [b for key, b in self.grad_buffers.items() if key[0] == index]
             record = steady_record(
                 plan.rule,
@@ -368,8 +387,9 @@ class Stepper:
             )
             if record is None:
                 return
-            records.append(record)
-        self.steady = (records, state_snapshot(state), counts)
+            tensors = plan.counts[0] if plan.counts else None
+            groups.append(_SteadyGroup(per_parameter, [_SteadyPart(record, tensors)]))
+        self.steady = (groups, state_snapshot(state))
 
     def _steady_step(
         self,
@@ -382,50 +402,63 @@ class Stepper:
         (nothing changed) otherwise."""
         if self.steady is None or not self.steady_possible:
             return False
-        records, snapshot, counts = self.steady
+        records, snapshot = self.steady
         if (
             len(records) != len(groups)
             or not same_snapshot(state_snapshot(state), snapshot)
             or any(
-                r.step is not None and r.step.clip != clipping.clips for r in records
+                part.record.step is not None and part.record.step.clip != clipping.clips
+                for r in records
+                for part in r.parts
             )
         ):
             return False
         tables = []
-        for group, record in zip(groups, records):
+        for group, steady in zip(groups, records):
             params = group["params"]
-            if not record.holds(params):
+            if steady.stepped is not None and steady.stepped != [
+                p.grad is not None for p in params
+            ]:
                 return False
-            table = record.grad_addresses(params)
-            if table is None:
-                return False
-            tables.append(table)
+            for part in steady.parts:
+                members = params if part.params is None else part.params
+                if not part.record.holds(members):
+                    return False
+                table = part.record.grad_addresses(members)
+                if table is None:
+                    return False
+                tables.append(table)
         plans = [_schedule(keras_for, i, group) for i, group in enumerate(groups)]
-        if not all(r.runs(p.rule, p.names) for r, p in zip(records, plans)):
-            return False  # another rule or other slots: the general path
-        coefficients = []
-        for plan, (per_parameter, tensors) in zip(plans, counts):
-            if per_parameter != _counts.counts_per_parameter(plan.keras):
+        steps = []  # (coefficients, record) of every part, in the order of ``tables``
+        for plan, steady in zip(plans, records):
+            if steady.per_parameter != _counts.counts_per_parameter(plan.keras):
                 return False
-            if tensors is None:
-                coefficients.append(plan.coefficients)
-                plan.cohorts = [] if per_parameter else None
-                continue
-            cohort = _counts.cohort(plan.keras, *tensors.read())
-            plan.cohorts, plan.counts = [cohort], [tensors]
-            coefficients.append(cohort.coefficients)
+            if not all(
+                part.record.runs(plan.rule, plan.names) for part in steady.parts
+            ):
+                return False  # another rule or other slots: the general path
+            if steady.per_parameter:
+                plan.cohorts, plan.counts = [], []
+            for part in steady.parts:
+                if part.tensors is None:
+                    steps.append((plan.coefficients, part.record))
+                    continue
+                cohort = _counts.cohort(plan.keras, *part.tensors.read())
+                plan.cohorts.append(cohort)
+                plan.counts.append(part.tensors)
+                steps.append((cohort.coefficients, part.record))
 
         def squares() -> list[float]:
             local = []
-            for record, table in zip(records, tables):
+            for (_, record), table in zip(steps, tables):
                 if record.step is not None:
                     local.extend(record.step.squares(table))
             return [sum_over_group(total(local), self.clipnorm_group)]
 
         scale = clipping.scale(squares)
-        for c, record, table in zip(coefficients, records, tables):
+        for (coefficients, record), table in zip(steps, tables):
             if record.step is not None:
-                record.step(c, table, scale, clipping.value)
+                record.step(coefficients, table, scale, clipping.value)
         self._advance(plans, state, steady=True)
         return True
 
@@ -554,6 +587,22 @@ class Stepper:
             buffer, views, arrays, [v.data_ptr() for v in views]
         )
         bucket.grads = arrays
+
+
+def _cohort_records(state: Any, plan: _Plan, clip: bool) -> _SteadyGroup | None:
+    """The steady records of a group with several cohorts: one per cohort, each over
+    its members as a group of their own (None when one does not qualify)."""
+    parts = []
+    for cohort, tensors in zip(plan.cohorts or (), plan.counts):
+        members = [plan.params[i] for i in cohort.members]
+        record = steady_record(
+            plan.rule, cohort.coefficients, plan.names, members, members, state, clip
+        )
+        if record is None:
+            return None
+        parts.append(_SteadyPart(record, tensors, members))
+    stepped = [p.grad is not None for p in plan.group["params"]]
+    return _SteadyGroup(True, parts, stepped)
 
 
 @contextlib.contextmanager

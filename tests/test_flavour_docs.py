@@ -88,3 +88,16 @@ def test_slots(name, flavour):
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_clipping_row(flavour):
     assert flavour in table_after("## Clipping"), f"no clipping row for {flavour!r}"
+
+
+def test_torch_state_names_table():
+    """The "Coming from torch.optim" table of state keys is the torch variants'
+    ``state_names``, optimizer by optimizer."""
+    table = table_after("### Coming from torch.optim")
+    torch_names = {"nadam": "NAdam"}
+    for name, cls in CLASSES.items():
+        shown = table[torch_names.get(name, cls.__name__)]
+        names = cls.flavours["torch"].state_names
+        theirs = [c.strip("` ") for c in shown["torch.optim's state"].split(",")]
+        ours = [c.strip("` ") for c in shown["gradstep's"].split(",")]
+        assert dict(zip(ours, theirs, strict=True)) == dict(names), name

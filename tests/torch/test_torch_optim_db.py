@@ -416,6 +416,36 @@ def test_distinct_numerics_match_torch_optim(case, layout, engine):
     _run_case(case, layout, engine)
 
 
+@pytest.mark.usefixtures("float64_default")
+@pytest.mark.parametrize("case", NUMERIC, ids=lambda c: c.id)
+def test_a_torch_optim_checkpoint_of_every_input_resumes(case):
+    """torch.optim's state dict after some steps, loaded into a new gradstep.torch
+    optimizer of flavour="torch" built with the same input: the steps after it equal
+    torch.optim's (README, "A torch.optim checkpoint resumes")."""
+    reference_cls = getattr(torch.optim, case.torch_name)
+    theirs = make_params(SHAPES, torch.float64, seed=11)
+    ours = [torch.nn.Parameter(p.detach().clone()) for p in theirs]
+    kwargs = _float64(case.kwargs)
+    reference = reference_cls(theirs, **copy.deepcopy(kwargs))
+    sequence = grad_sequence(SHAPES, STEPS, torch.float64, 12)
+    half = STEPS // 2
+    for grads in sequence[:half]:
+        for q, g in zip(theirs, grads):
+            q.grad = g.clone()
+        reference.step()
+    for p, q in zip(ours, theirs):
+        p.data.copy_(q.detach())
+    opt = getattr(gtorch, case.name)(ours, flavour="torch", **copy.deepcopy(kwargs))
+    opt.load_state_dict(copy.deepcopy(reference.state_dict()))
+    for step, grads in enumerate(sequence[half:], half + 1):
+        for p, q, g in zip(ours, theirs, grads):
+            p.grad, q.grad = g.clone(), g.clone()
+        opt.step()
+        reference.step()
+        for i, (a, b) in enumerate(zip(ours, theirs)):
+            _close(a.detach(), b.detach(), f"step {step}: parameter {i}")
+
+
 # torch computes these optimizers' lr / bias_correction as a float32 tensor op
 FLOAT32_ROUNDED = ("Adam", "Adamax", "NAdam")
 FLOAT32_TENSOR_LR = [
@@ -578,3 +608,15 @@ def test_error_input_as_a_new_group_changes_nothing(item):
     for index, state in saved["state"].items():
         for key, value in state.items():
             assert torch.equal(after["state"][index][key], value)
+
+
+@pytest.mark.parametrize("torch_name", sorted(GRADSTEP_NAME))
+def test_the_torch_flavour_names_torchs_state_keys(torch_name):
+    """What loading a torch.optim checkpoint renames (the torch variant's
+    ``state_names``) is this file's table of torch's state keys, which the comparisons
+    above check against torch's own state."""
+    cls = getattr(gtorch, GRADSTEP_NAME[torch_name]).keras_class
+    expected = {ours: theirs for theirs, ours in SLOTS[torch_name].items()}
+    if torch_name == "NAdam":
+        expected["m_schedule"] = "mu_product"  # DELIBERATE["nadam_m_schedule"]
+    assert dict(cls.flavours["torch"].state_names) == expected

@@ -57,6 +57,9 @@ class Variant:
     ``zero_fixed``: hyperparameter -> from when on whether it is 0 cannot change
     (``_hyper.BUILT``: once the slots exist, one depends on it; ``_hyper.CONSTRUCTED``:
     from the constructor on, where the framework chooses its kernel there).
+    ``state_names``: slot or host-scalar name -> the framework's own key for it in its
+    optimizer's state (torch.optim's ``exp_avg``...), where gradstep loads that
+    framework's state dicts.
     """
 
     rule: Callable[..., Any] | None
@@ -72,6 +75,7 @@ class Variant:
     check: Callable[[Any], None] | None = None
     omit: tuple[str, ...] = ()
     zero_fixed: Mapping[str, str] = field(default_factory=dict)
+    state_names: Mapping[str, str] = field(default_factory=dict)
 
     def rule_for(self, opt: Any) -> Callable[..., Any]:
         return self.select(opt) if self.select is not None else self.rule

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from ..kernels.elementwise import sqrt
@@ -45,7 +46,10 @@ FLAVOURS = {
     "keras22": _adadelta(),
     "tf_keras": _adadelta(lr=0.001, rho=0.95, epsilon=1e-7),
     "keras3": _adadelta(lr=0.001, rho=0.95, epsilon=1e-7),
-    "torch": _adadelta(lr=1.0, rho=0.9, epsilon=1e-6),
+    "torch": replace(
+        _adadelta(lr=1.0, rho=0.9, epsilon=1e-6),
+        state_names={"accumulator": "square_avg", "delta_accumulator": "acc_delta"},
+    ),
     "optax": _adadelta(lr=REQUIRED, rho=0.9, epsilon=1e-6),
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from ..kernels.elementwise import sqrt
@@ -47,7 +48,10 @@ FLAVOURS = {
     "keras22": Variant(adagrad_rule, adagrad_coefficients, ("accumulator",)),
     "tf_keras": _accumulator(adagrad_rule, {"lr": 0.001, "epsilon": 1e-7}, 0.1),
     "keras3": _accumulator(inside_rule, {"lr": 0.001, "epsilon": 1e-7}, 0.1),
-    "torch": _accumulator(adagrad_rule, {"lr": 0.01, "epsilon": 1e-10}, 0.0),
+    "torch": replace(
+        _accumulator(adagrad_rule, {"lr": 0.01, "epsilon": 1e-10}, 0.0),
+        state_names={"accumulator": "sum"},
+    ),
     "optax": _accumulator(inside_rule, {"lr": REQUIRED, "epsilon": 1e-7}, 0.1),
 }
 

@@ -130,7 +130,10 @@ FLAVOURS = {
     ),
     "tf_keras": _keras(lr=0.001, epsilon=1e-7),
     "keras3": _keras(lr=0.001, epsilon=1e-7),
-    "torch": _corrected(corrected_amsgrad_rule, lr=0.001, epsilon=1e-8),
+    "torch": replace(
+        _corrected(corrected_amsgrad_rule, lr=0.001, epsilon=1e-8),
+        state_names={"m": "exp_avg", "v": "exp_avg_sq", "vhat": "max_exp_avg_sq"},
+    ),
     "optax": _corrected(corrected_max_amsgrad_rule, lr=REQUIRED, epsilon=1e-8),
 }
 

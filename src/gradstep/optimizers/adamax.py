@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from ..kernels.elementwise import maximum
@@ -49,7 +50,10 @@ FLAVOURS = {
     "keras22": _adamax(adamax_rule),
     "tf_keras": _adamax(adamax_rule, lr=0.001, epsilon=1e-7),
     "keras3": _adamax(adamax_rule, lr=0.001, epsilon=1e-7),
-    "torch": _adamax(inside_max_rule, lr=0.002, epsilon=1e-8),
+    "torch": replace(
+        _adamax(inside_max_rule, lr=0.002, epsilon=1e-8),
+        state_names={"m": "exp_avg", "u": "exp_inf"},
+    ),
     "optax": _adamax(inside_max_rule, lr=REQUIRED, epsilon=1e-8),
 }
 

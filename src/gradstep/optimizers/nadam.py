@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from ..kernels.elementwise import sqrt
@@ -142,7 +143,10 @@ FLAVOURS = {
         epsilon=1e-7,
         schedule_decay=1.0,
     ),
-    "torch": _scheduled(lr=0.002, epsilon=1e-8),
+    "torch": replace(
+        _scheduled(lr=0.002, epsilon=1e-8),
+        state_names={"m": "exp_avg", "v": "exp_avg_sq", "m_schedule": "mu_product"},
+    ),
     "optax": Variant(
         nesterov_adam_rule,
         nesterov_adam_coefficients,

@@ -153,6 +153,11 @@ FLAVOURS = {
         _slots,
         select=_outside,
         defaults={"lr": 0.01, "rho": 0.99, "epsilon": 1e-8},
+        state_names={
+            "accumulator": "square_avg",
+            "mg": "grad_avg",
+            "momentum": "momentum_buffer",
+        },
         knobs=_KNOBS,
         zero_fixed={"momentum": BUILT},
     ),

@@ -108,6 +108,7 @@ FLAVOURS = {
         ("moment",),
         select=_buffer_rule,
         defaults={"lr": 0.001},
+        state_names={"moment": "momentum_buffer"},
         knobs={"dampening": 0.0},
         check=_torch_checks,
         zero_fixed={"momentum": BUILT},

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from ..optimizers._flavours import FRAMEWORKS
+from . import _torch_optim_state as native
 from ._arguments import flavour_of, normalize
 
 __all__ = [
@@ -97,7 +98,8 @@ def checked_state_dict(
     hyperparameters the optimizer's groups hold (its flavour's ``config_keys``).
 
     A state dict of another flavour is refused (``ValueError`` naming both); one
-    without a ``flavour`` (written before flavours existed) is "keras22"."""
+    without a ``flavour`` (written before flavours existed) is "keras22". One that
+    torch.optim wrote loads into ``flavour="torch"`` (``_torch_optim_state``)."""
     if not isinstance(state_dict, Mapping):
         raise TypeError(
             f"state_dict must be a mapping, got {type(state_dict).__name__}"
@@ -115,6 +117,14 @@ def checked_state_dict(
         )
     if len(saved_groups) != len(groups):
         raise ValueError("loaded state dict has a different number of parameter groups")
+    from_torch = native.written_by_torch_optim(saved_groups)
+    names: Mapping[str, str] = {}
+    if from_torch:
+        flavour = flavour_of(groups[0].get("flavour") if groups else None)
+        if flavour != native.TORCH_FLAVOUR:
+            raise native.refusal(flavour)
+        names = keras_class.flavours[native.TORCH_FLAVOUR].state_names
+        saved_state = native.renamed_state(saved_state, names)
     new_groups = []
     owners: dict[Any, tuple[torch.Tensor, tuple[str, ...], int, Any]] = {}
     clip_seen: dict[str, Any] = {}
@@ -126,6 +136,8 @@ def checked_state_dict(
             raise ValueError(f"{where}expected a dict with a 'params' list")
         saved = dict(saved)
         flavour = flavour_of(group.get("flavour"))
+        if from_torch:
+            saved["flavour"] = flavour
         saved_flavour = flavour_of(saved.get("flavour"))
         if saved_flavour != flavour:
             raise ValueError(
@@ -136,6 +148,9 @@ def checked_state_dict(
             )
         saved["flavour"] = flavour
         normalize(keras_class, saved, where, group.get("betas"), keys, flavour)
+        if from_torch:
+            scalars = keras_class.flavours[flavour].scalar_state
+            native.complete_group(saved, group, saved_state, scalars, check_count)
         for key in _CLIP_KEYS:
             saved.setdefault(key, group.get(key))
             if key in clip_seen and clip_seen[key] != saved[key]:
@@ -145,7 +160,7 @@ def checked_state_dict(
                 )
             clip_seen[key] = saved[key]
         keras = keras_for(saved, index)
-        names = keras.slot_names()
+        slot_names = keras.slot_names()
         check_iterations(saved.get("iterations"), where)
         for name in keras.scalar_state:
             saved[name] = check_scalar(name, saved.get(name), where)
@@ -157,18 +172,19 @@ def checked_state_dict(
         for key, p in zip(saved["params"], group["params"]):
             if key in owners:
                 raise ValueError(f"{where}parameter id {key!r} is listed twice")
-            owners[key] = (p, names, saved["iterations"], keras)
+            owners[key] = (p, slot_names, saved["iterations"], keras)
         new_groups.append(saved)
     for key, slots in saved_state.items():
         if key not in owners:
             raise ValueError(
                 f"state of parameter {key!r}: no param group of the state dict lists it"
             )
-        p, names, iterations, keras = owners[key]
+        p, slot_names, iterations, keras = owners[key]
         if not isinstance(slots, Mapping):
             raise ValueError(f"state of parameter {key!r} must be a dict of tensors")
-        for name in names:
-            _check_slot(key, name, slots.get(name), p)
+        for name in slot_names:
+            label = native.slot_label(name, names, from_torch)
+            _check_slot(key, label, slots.get(name), p)
         if not FRAMEWORKS[keras.flavour].steps_per_parameter:
             if "step" in slots:
                 _check_step(key, slots["step"], iterations)
@@ -179,7 +195,7 @@ def checked_state_dict(
         for name in keras.scalar_state:
             if name in slots:
                 check_scalar(name, slots[name], where)
-    return {**state_dict, "param_groups": new_groups}
+    return {**state_dict, "param_groups": new_groups, "state": saved_state}
 
 
 def _check_slot(key: Any, name: str, value: Any, p: torch.Tensor) -> None:

@@ -1,0 +1,151 @@
+"""A torch.optim checkpoint resumed by gradstep.torch with ``flavour="torch"``: the state
+dict ``torch.optim.Adam`` (SGD, NAdam, ...) wrote, after torch.save/torch.load, loads
+into the gradstep.torch optimizer of the same name, and the steps after it equal
+torch.optim's own continuation, through every engine; other flavours refuse it, and a
+dict gradstep cannot honour raises before anything changes."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import torch
+
+import gradstep.torch as gtorch
+
+from ._util import grad_sequence, make_params, set_grads
+
+SHAPES = [(3, 2), (4,), (5,), (2, 1, 2)]
+BEFORE, AFTER = 5, 5
+CASES = [  # (torch.optim class, gradstep.torch class, keywords for both)
+    ("Adam", "Adam", {"lr": 0.01}),
+    ("Adam", "Adam", {"lr": 0.01, "amsgrad": True}),
+    ("NAdam", "Nadam", {"lr": 0.01}),
+    ("Adamax", "Adamax", {"lr": 0.01}),
+    ("Adagrad", "Adagrad", {"lr": 0.1, "lr_decay": 0.05}),
+    ("Adagrad", "Adagrad", {"lr": 0.1, "initial_accumulator_value": 0.2}),
+    ("RMSprop", "RMSprop", {"lr": 0.01}),
+    ("RMSprop", "RMSprop", {"lr": 0.01, "momentum": 0.5, "centered": True}),
+    ("SGD", "SGD", {"lr": 0.05}),
+    ("SGD", "SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
+    ("SGD", "SGD", {"lr": 0.05, "momentum": 0.9, "dampening": 0.1}),
+    ("Adadelta", "Adadelta", {"lr": 1.0}),
+]
+IDS = [f"{c[0]}-{'-'.join(f'{k}={v}' for k, v in c[2].items())}" for c in CASES]
+
+
+def _grads(step, grads):
+    """Parameter 1 has no gradient at step 2, parameter 3 none before step 1: the
+    parameters' counts differ when the checkpoint is written."""
+    return [
+        None if (i == 1 and step == 2) or (i == 3 and step < 1) else g
+        for i, g in enumerate(grads[step])
+    ]
+
+
+def _through_bytes(state_dict):
+    buffer = io.BytesIO()
+    torch.save(state_dict, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=True)
+
+
+def _torch_checkpoint(torch_name, kwargs, grads):
+    """torch.optim's parameters and optimizer after ``BEFORE`` steps, in groups of
+    two parameters."""
+    params = make_params(SHAPES, dtype=torch.float64)
+    opt = getattr(torch.optim, torch_name)(
+        [{"params": params[:2]}, {"params": params[2:]}], **kwargs
+    )
+    for step in range(BEFORE):
+        set_grads(params, _grads(step, grads))
+        opt.step()
+    return params, opt
+
+
+@pytest.mark.parametrize("engine", ["fused", "reference", "torch"])
+@pytest.mark.parametrize("torch_name, name, kwargs", CASES, ids=IDS)
+def test_a_torch_optim_checkpoint_resumes(
+    float64_default, torch_name, name, kwargs, engine
+):
+    grads = grad_sequence(SHAPES, BEFORE + AFTER, dtype=torch.float64)
+    params, theirs = _torch_checkpoint(torch_name, kwargs, grads)
+    saved = _through_bytes(theirs.state_dict())
+    ours_params = [p.detach().clone().requires_grad_() for p in params]
+    ours = getattr(gtorch, name)(
+        [{"params": ours_params[:2]}, {"params": ours_params[2:]}],
+        flavour="torch",
+        engine=engine,
+        **kwargs,
+    )
+    ours.load_state_dict(saved)
+    for p, q in zip(params, ours_params):
+        if "step" in theirs.state.get(p, {}):
+            assert float(ours.state[q]["step"]) == float(theirs.state[p]["step"])
+    for step in range(BEFORE, BEFORE + AFTER):
+        stepped = _grads(step, grads)
+        set_grads(params, stepped)
+        set_grads(ours_params, stepped)
+        theirs.step()
+        ours.step()
+        for i, (a, b) in enumerate(zip(ours_params, params)):
+            torch.testing.assert_close(
+                a, b, rtol=1e-12, atol=0, msg=f"step {step}, parameter {i}"
+            )
+    for p, q in zip(params, ours_params):
+        if "step" in theirs.state.get(p, {}):
+            assert float(ours.state[q]["step"]) == float(theirs.state[p]["step"])
+
+
+def test_the_groups_keep_gradsteps_settings_and_take_torchs(float64_default):
+    """What torch's groups hold is adopted (lr, betas, eps), what they lack is the
+    optimizer's (clipnorm, flavour); iterations is the most steps any parameter took."""
+    grads = grad_sequence(SHAPES, BEFORE, dtype=torch.float64)
+    _, theirs = _torch_checkpoint("Adam", {"lr": 0.02, "betas": (0.8, 0.99)}, grads)
+    ours = gtorch.Adam(
+        [{"params": make_params(SHAPES[:2])}, {"params": make_params(SHAPES[2:])}],
+        flavour="torch",
+        clipnorm=5.0,
+    )
+    ours.load_state_dict(theirs.state_dict())
+    first = ours.param_groups[0]
+    assert (first["lr"], first["betas"], first["epsilon"]) == (0.02, (0.8, 0.99), 1e-8)
+    assert (first["clipnorm"], first["flavour"]) == (5.0, "torch")
+    assert [g["iterations"] for g in ours.param_groups] == [BEFORE, BEFORE]
+    assert sorted(ours.state[p]["m"].shape == p.shape for p in first["params"]) == [
+        True,
+        True,
+    ]
+
+
+@pytest.mark.parametrize("flavour", ["keras22", "tf_keras", "keras3", "optax"])
+def test_other_flavours_refuse_a_torch_optim_checkpoint(float64_default, flavour):
+    grads = grad_sequence(SHAPES, BEFORE, dtype=torch.float64)
+    params, theirs = _torch_checkpoint("Adam", {"lr": 0.01}, grads)
+    ours_params = [p.detach().clone().requires_grad_() for p in params]
+    ours = gtorch.Adam(
+        [{"params": ours_params[:2]}, {"params": ours_params[2:]}],
+        flavour=flavour,
+        lr=0.01,
+    )
+    with pytest.raises(ValueError, match="written by torch.optim.*flavour='torch'"):
+        ours.load_state_dict(theirs.state_dict())
+    assert ours.state_dict()["state"] == {}
+
+
+def test_a_checkpoint_gradstep_cannot_honour_changes_nothing(float64_default):
+    """torch's weight decay (gradstep has none), and another optimizer's slots: a
+    ValueError naming the setting or the slot under both names; nothing loaded."""
+    grads = grad_sequence(SHAPES, BEFORE, dtype=torch.float64)
+    _, decayed = _torch_checkpoint("Adam", {"lr": 0.01, "weight_decay": 0.1}, grads)
+    _, sgd = _torch_checkpoint("SGD", {"lr": 0.01, "momentum": 0.9}, grads)
+    params = make_params(SHAPES, dtype=torch.float64)
+    ours = gtorch.Adam(
+        [{"params": params[:2]}, {"params": params[2:]}], flavour="torch", lr=0.003
+    )
+    with pytest.raises(ValueError, match="weight_decay=0.1"):
+        ours.load_state_dict(decayed.state_dict())
+    with pytest.raises(ValueError, match="m \\(torch.optim's 'exp_avg'\\)=None"):
+        ours.load_state_dict(sgd.state_dict())
+    assert ours.state_dict()["state"] == {}
+    assert ours.param_groups[0]["lr"] == 0.003

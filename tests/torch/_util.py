@@ -44,3 +44,16 @@ def assert_bitwise(actual, expected):
         e = e.detach().numpy() if isinstance(e, torch.Tensor) else e
         assert a.dtype == e.dtype, (i, a.dtype, e.dtype)
         np.testing.assert_array_equal(a, e, err_msg=f"tensor {i}")
+
+
+def step_both(pair, grads, step, rtol=1e-12):
+    """Give both ``(params, optimizer)`` of ``pair`` the gradients ``grads`` (None:
+    none), step them, and assert their parameters agree within ``rtol``."""
+    for params, opt in pair:
+        set_grads(params, grads)
+        opt.step()
+    (ours, _), (theirs, _) = pair
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        torch.testing.assert_close(
+            a, b, rtol=rtol, atol=0, msg=f"step {step}, parameter {i}"
+        )

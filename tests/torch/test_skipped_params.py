@@ -15,7 +15,7 @@ import torch
 
 import gradstep.torch as gtorch
 
-from ._util import grad_sequence, make_params, set_grads
+from ._util import grad_sequence, make_params, set_grads, step_both
 
 STEPS = 7
 SHAPES = [(3, 2), (4,), (5,)]
@@ -235,14 +235,7 @@ def test_the_steady_path_counts_each_parameter(
     grads = grad_sequence(shapes, 8, dtype=torch.float64)
     for step in range(8):
         stepped = [grads[step][0], grads[step][1] if step < 3 else None, None]
-        set_grads(ours_params, stepped)
-        set_grads(theirs_params, stepped)
-        ours.step()
-        theirs.step()
-        for i, (a, b) in enumerate(zip(ours_params, theirs_params)):
-            torch.testing.assert_close(
-                a, b, rtol=1e-12, atol=0, msg=f"step {step}, parameter {i}"
-            )
+        step_both([(ours_params, ours), (theirs_params, theirs)], stepped, step)
         assert _counts(ours, ours_params) == [step + 1, min(step + 1, 3), 0.0]
     assert ours._stepper.steady is not None
     assert ours.state[ours_params[0]]["step"] is not ours.state[ours_params[1]]["step"]
@@ -268,14 +261,7 @@ def test_the_steady_path_steps_several_cohorts(
             None if step == 2 else grads[step][1],
             None if step == 0 else grads[step][2],
         ]
-        set_grads(ours_params, stepped)
-        set_grads(theirs_params, stepped)
-        ours.step()
-        theirs.step()
-        for i, (a, b) in enumerate(zip(ours_params, theirs_params)):
-            torch.testing.assert_close(
-                a, b, rtol=1e-12, atol=0, msg=f"step {step}, parameter {i}"
-            )
+        step_both([(ours_params, ours), (theirs_params, theirs)], stepped, step)
         seen.append(ours._stepper.steady)
     if torch_name != "SGD":
         assert _counts(ours, ours_params) == [9.0, 8.0, 8.0]

@@ -13,7 +13,7 @@ import torch
 
 import gradstep.torch as gtorch
 
-from ._util import grad_sequence, make_params, set_grads
+from ._util import grad_sequence, make_params, set_grads, step_both
 
 SHAPES = [(3, 2), (4,), (5,), (2, 1, 2)]
 BEFORE, AFTER = 5, 5
@@ -83,15 +83,7 @@ def test_a_torch_optim_checkpoint_resumes(
         if "step" in theirs.state.get(p, {}):
             assert float(ours.state[q]["step"]) == float(theirs.state[p]["step"])
     for step in range(BEFORE, BEFORE + AFTER):
-        stepped = _grads(step, grads)
-        set_grads(params, stepped)
-        set_grads(ours_params, stepped)
-        theirs.step()
-        ours.step()
-        for i, (a, b) in enumerate(zip(ours_params, params)):
-            torch.testing.assert_close(
-                a, b, rtol=1e-12, atol=0, msg=f"step {step}, parameter {i}"
-            )
+        step_both([(ours_params, ours), (params, theirs)], _grads(step, grads), step)
     for p, q in zip(params, ours_params):
         if "step" in theirs.state.get(p, {}):
             assert float(ours.state[q]["step"]) == float(theirs.state[p]["step"])

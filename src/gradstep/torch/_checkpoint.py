@@ -64,12 +64,7 @@ def check_scalar(name: str, value: Any, where: str) -> float:
 def check_count(value: Any, where: str) -> int:
     """A ``state[p]["step"]`` as an int: a real number (or 1-element tensor) holding a
     whole number in [0, 2**53]; ``ValueError`` otherwise."""
-    number = None
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        if not value.is_complex() and value.dtype is not torch.bool:
-            number = value.item()
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = value
+    number = _real_number(value)
     if (
         number is None
         or not math.isfinite(number)
@@ -213,14 +208,20 @@ def _check_slot(key: Any, name: str, value: Any, p: torch.Tensor) -> None:
         )
 
 
-def _check_step(key: Any, value: Any, iterations: int) -> None:
-    """``state[p]["step"]`` mirrors its group's ``iterations``: it must agree."""
-    number = None
+def _real_number(value: Any) -> int | float | None:
+    """A real number, or a 1-element real tensor's value; None for anything else."""
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         if not value.is_complex() and value.dtype is not torch.bool:
-            number = value.item()
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = value
+            return value.item()
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def _check_step(key: Any, value: Any, iterations: int) -> None:
+    """``state[p]["step"]`` mirrors its group's ``iterations``: it must agree."""
+    number = _real_number(value)
     if number is None or float(number) != float(
         torch.tensor(float(iterations), dtype=_step_dtype(value)).item()
     ):

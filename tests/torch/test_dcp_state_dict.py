@@ -23,13 +23,14 @@ CONFIGS = {
 }
 
 
-def _build(name, seed):
+def _build(name, seed, flavour="keras22"):
     torch.manual_seed(seed)
     model = torch.nn.Sequential(
         torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2)
     )
     config = CONFIGS.get(name, {"lr": 0.01})
-    return model, getattr(gtorch, name)(model.parameters(), **config)
+    opt = getattr(gtorch, name)(model.parameters(), flavour=flavour, **config)
+    return model, opt
 
 
 def _train(model, opt, batches):
@@ -44,16 +45,18 @@ def _batches(count):
     return [torch.randn(16, 4, generator=gen) for _ in range(count)]
 
 
+@pytest.mark.parametrize("flavour", ["keras22", "torch"])
 @pytest.mark.parametrize("name", NAMES)
-def test_resumed_through_the_full_state_dict_equals_uninterrupted(name):
+def test_resumed_through_the_full_state_dict_equals_uninterrupted(name, flavour):
+    """flavour="torch" too: each parameter's own step count goes through DCP."""
     batches = _batches(5)
-    model, opt = _build(name, seed=0)
+    model, opt = _build(name, seed=0, flavour=flavour)
     _train(model, opt, batches[:3])
     saved = state_dict_api.get_optimizer_state_dict(model, opt, options=FULL)
     assert set(saved["state"]) == {n for n, _ in model.named_parameters()}
     weights = {k: v.clone() for k, v in model.state_dict().items()}
 
-    other, other_opt = _build(name, seed=1)  # other weights, a fresh optimizer
+    other, other_opt = _build(name, seed=1, flavour=flavour)  # a fresh optimizer
     other.load_state_dict(weights)
     state_dict_api.set_optimizer_state_dict(
         other, other_opt, optim_state_dict=saved, options=FULL
@@ -63,6 +66,8 @@ def test_resumed_through_the_full_state_dict_equals_uninterrupted(name):
     assert_bitwise(list(other.parameters()), list(model.parameters()))
     assert other_opt.param_groups[0]["iterations"] == 5
     assert opt.param_groups[0]["iterations"] == 5
+    counts = [float(other_opt.state[p]["step"]) for p in other.parameters()]
+    assert counts == [5.0] * len(counts)
 
 
 @pytest.mark.parametrize("name", NAMES)

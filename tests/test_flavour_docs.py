@@ -90,14 +90,25 @@ def test_clipping_row(flavour):
     assert flavour in table_after("## Clipping"), f"no clipping row for {flavour!r}"
 
 
-def test_torch_state_names_table():
-    """The "Coming from torch.optim" table of state keys is the torch variants'
-    ``state_names``, optimizer by optimizer."""
-    table = table_after("### Coming from torch.optim")
+@pytest.mark.parametrize(
+    "flavour, heading, theirs_column",
+    [
+        ("torch", "### Coming from torch.optim", "torch.optim's state"),
+        ("optax", "### Coming from optax", "optax's state"),
+    ],
+)
+def test_state_names_tables(flavour, heading, theirs_column):
+    """The tables of the frameworks' state fields are each variant's ``state_names``
+    (and ``negated_state``), optimizer by optimizer."""
+    table = table_after(heading)
     torch_names = {"nadam": "NAdam"}
     for name, cls in CLASSES.items():
-        shown = table[torch_names.get(name, cls.__name__)]
-        names = cls.flavours["torch"].state_names
-        theirs = [c.strip("` ") for c in shown["torch.optim's state"].split(",")]
+        key = torch_names.get(name, cls.__name__) if flavour == "torch" else name
+        shown = table[key]
+        variant = cls.flavours[flavour]
+        theirs = [c.strip("` ") for c in shown[theirs_column].split(",")]
         ours = [c.strip("` ") for c in shown["gradstep's"].split(",")]
-        assert dict(zip(ours, theirs, strict=True)) == dict(names), name
+        negated = {o for o, t in zip(ours, theirs) if t.endswith("(negated)")}
+        theirs = [t.removesuffix("(negated)").strip("` ") for t in theirs]
+        assert dict(zip(ours, theirs, strict=True)) == dict(variant.state_names), name
+        assert negated == set(variant.negated_state), name

@@ -46,6 +46,7 @@ from typing import Any
 
 from ..optimizers import _registry
 from ._factories import factory, from_optimizer, get
+from ._optax_state import from_optax_state
 from ._state import KerasState, find_states, set_hyperparams
 from ._transform import transformation
 
@@ -54,6 +55,7 @@ from ._transform import transformation
 __all__ = [
     "KerasState",
     "find_states",
+    "from_optax_state",
     "from_optimizer",
     "get",
     "set_hyperparams",

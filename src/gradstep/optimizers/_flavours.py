@@ -58,8 +58,9 @@ class Variant:
     (``_hyper.BUILT``: once the slots exist, one depends on it; ``_hyper.CONSTRUCTED``:
     from the constructor on, where the framework chooses its kernel there).
     ``state_names``: slot or host-scalar name -> the framework's own key for it in its
-    optimizer's state (torch.optim's ``exp_avg``...), where gradstep loads that
-    framework's state dicts.
+    optimizer's state (torch.optim's ``exp_avg``, optax's ``mu``...), where gradstep
+    takes over that framework's state; ``negated_state``: the slots the framework
+    keeps with the opposite sign.
     """
 
     rule: Callable[..., Any] | None
@@ -76,6 +77,7 @@ class Variant:
     omit: tuple[str, ...] = ()
     zero_fixed: Mapping[str, str] = field(default_factory=dict)
     state_names: Mapping[str, str] = field(default_factory=dict)
+    negated_state: tuple[str, ...] = ()
 
     def rule_for(self, opt: Any) -> Callable[..., Any]:
         return self.select(opt) if self.select is not None else self.rule

@@ -50,7 +50,10 @@ FLAVOURS = {
         _adadelta(lr=1.0, rho=0.9, epsilon=1e-6),
         state_names={"accumulator": "square_avg", "delta_accumulator": "acc_delta"},
     ),
-    "optax": _adadelta(lr=REQUIRED, rho=0.9, epsilon=1e-6),
+    "optax": replace(
+        _adadelta(lr=REQUIRED, rho=0.9, epsilon=1e-6),
+        state_names={"accumulator": "e_g", "delta_accumulator": "e_x"},
+    ),
 }
 
 

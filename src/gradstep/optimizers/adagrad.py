@@ -52,7 +52,10 @@ FLAVOURS = {
         _accumulator(adagrad_rule, {"lr": 0.01, "epsilon": 1e-10}, 0.0),
         state_names={"accumulator": "sum"},
     ),
-    "optax": _accumulator(inside_rule, {"lr": REQUIRED, "epsilon": 1e-7}, 0.1),
+    "optax": replace(
+        _accumulator(inside_rule, {"lr": REQUIRED, "epsilon": 1e-7}, 0.1),
+        state_names={"accumulator": "sum_of_squares"},
+    ),
 }
 
 

@@ -134,7 +134,10 @@ FLAVOURS = {
         _corrected(corrected_amsgrad_rule, lr=0.001, epsilon=1e-8),
         state_names={"m": "exp_avg", "v": "exp_avg_sq", "vhat": "max_exp_avg_sq"},
     ),
-    "optax": _corrected(corrected_max_amsgrad_rule, lr=REQUIRED, epsilon=1e-8),
+    "optax": replace(
+        _corrected(corrected_max_amsgrad_rule, lr=REQUIRED, epsilon=1e-8),
+        state_names={"m": "mu", "v": "nu", "vhat": "nu_max"},
+    ),
 }
 
 

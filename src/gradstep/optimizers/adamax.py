@@ -54,7 +54,10 @@ FLAVOURS = {
         _adamax(inside_max_rule, lr=0.002, epsilon=1e-8),
         state_names={"m": "exp_avg", "u": "exp_inf"},
     ),
-    "optax": _adamax(inside_max_rule, lr=REQUIRED, epsilon=1e-8),
+    "optax": replace(
+        _adamax(inside_max_rule, lr=REQUIRED, epsilon=1e-8),
+        state_names={"m": "mu", "u": "nu"},
+    ),
 }
 
 

@@ -151,6 +151,7 @@ FLAVOURS = {
         nesterov_adam_rule,
         nesterov_adam_coefficients,
         ("m", "v"),
+        state_names={"m": "mu", "v": "nu"},
         defaults={"lr": REQUIRED, "epsilon": 1e-8, "schedule_decay": 0.0},
         omit=("schedule_decay",),
     ),

@@ -169,6 +169,9 @@ FLAVOURS = {
         defaults={"lr": REQUIRED, "rho": 0.9, "epsilon": 1e-8},
         knobs=_KNOBS,
         zero_fixed={"momentum": BUILT},
+        # optax traces the update (already times -lr): the buffer's sign is flipped
+        state_names={"accumulator": "nu", "mg": "mu", "momentum": "trace"},
+        negated_state=("momentum",),
     ),
 }
 

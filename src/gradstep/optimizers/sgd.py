@@ -121,6 +121,7 @@ FLAVOURS = {
         ("moment",),
         select=_buffer_rule,
         defaults={"lr": REQUIRED},
+        state_names={"moment": "trace"},
         zero_fixed={"momentum": BUILT},
     ),
 }

@@ -141,3 +141,71 @@ def test_a_checkpoint_gradstep_cannot_honour_changes_nothing(float64_default):
         ours.load_state_dict(sgd.state_dict())
     assert ours.state_dict()["state"] == {}
     assert ours.param_groups[0]["lr"] == 0.003
+
+
+@pytest.mark.parametrize("torch_name, name, kwargs", CASES, ids=IDS)
+def test_back_to_torch_optim(float64_default, torch_name, name, kwargs):
+    """``torch_optim_state_dict``: gradstep's run, after torch.save/torch.load, resumes
+    in torch.optim, and the steps after it equal gradstep's own continuation; the
+    dict loads back into gradstep too."""
+    grads = grad_sequence(SHAPES, BEFORE + AFTER, dtype=torch.float64)
+    params = make_params(SHAPES, dtype=torch.float64)
+    ours = getattr(gtorch, name)(
+        [{"params": params[:2]}, {"params": params[2:]}], flavour="torch", **kwargs
+    )
+    for step in range(BEFORE):
+        set_grads(params, _grads(step, grads))
+        ours.step()
+    saved = _through_bytes(gtorch.torch_optim_state_dict(ours))
+    theirs_params = [p.detach().clone().requires_grad_() for p in params]
+    theirs = getattr(torch.optim, torch_name)(
+        [{"params": theirs_params[:2]}, {"params": theirs_params[2:]}], **kwargs
+    )
+    theirs.load_state_dict(saved)
+    again_params = [p.detach().clone().requires_grad_() for p in params]
+    again = getattr(gtorch, name)(
+        [{"params": again_params[:2]}, {"params": again_params[2:]}],
+        flavour="torch",
+        **kwargs,
+    )
+    again.load_state_dict(saved)
+    for step in range(BEFORE, BEFORE + AFTER):
+        set_grads(again_params, _grads(step, grads))
+        again.step()
+        step_both([(theirs_params, theirs), (params, ours)], _grads(step, grads), step)
+        for i, (a, b) in enumerate(zip(again_params, params)):
+            torch.testing.assert_close(a, b, rtol=0, atol=0, msg=f"{step}, {i}")
+
+
+def test_going_back_refuses_what_torch_optim_has_not(float64_default):
+    params = make_params(SHAPES, dtype=torch.float64)
+    cases = [
+        (gtorch.Adam(params, lr=0.01), "flavour='keras22'"),
+        (gtorch.Adam(params, flavour="torch", clipnorm=1.0), "clipnorm=1.0.*clip_grad"),
+        (gtorch.Adam(params, flavour="torch", decay=0.1), "decay=0.1.*LambdaLR"),
+    ]
+    for opt, message in cases:
+        with pytest.raises(ValueError, match=message):
+            gtorch.torch_optim_state_dict(opt)
+
+
+def test_going_back_copies_every_tensor(float64_default):
+    """torch's loader keeps a tensor of the right dtype and device as it is: the dict
+    holds copies, so the two optimizers never share a slot or a count."""
+    params = make_params(SHAPES, dtype=torch.float64)
+    ours = gtorch.Nadam(params, flavour="torch", flatten_params=True)
+    set_grads(params, grad_sequence(SHAPES, 1, dtype=torch.float64)[0])
+    ours.step()
+    exported = gtorch.torch_optim_state_dict(ours)
+    mine = [v for slots in ours.state.values() for v in slots.values()]
+    theirs = [v for slots in exported["state"].values() for v in slots.values()]
+    assert sorted(exported["state"][0]) == [
+        "exp_avg",
+        "exp_avg_sq",
+        "mu_product",
+        "step",
+    ]
+    pointers = {t.untyped_storage().data_ptr() for t in mine}
+    assert not pointers & {t.untyped_storage().data_ptr() for t in theirs}
+    steps = [slots["step"] for slots in exported["state"].values()]
+    assert len({id(t) for t in steps}) == len(steps)  # torch adds 1 to each

@@ -27,6 +27,7 @@ expectations below, each checked where it shows.
 from __future__ import annotations
 
 import copy
+import inspect
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -620,3 +621,9 @@ def test_the_torch_flavour_names_torchs_state_keys(torch_name):
     if torch_name == "NAdam":
         expected["m_schedule"] = "mu_product"  # DELIBERATE["nadam_m_schedule"]
     assert dict(cls.flavours["torch"].state_names) == expected
+    torch_keys = inspect.signature(getattr(torch.optim, torch_name)).parameters
+    renamed = {**GROUP_KEY, **GROUP_KEY_OF.get(torch_name, {})}
+    group_names = {
+        ours: theirs for theirs, ours in renamed.items() if theirs in torch_keys
+    }
+    assert dict(cls.flavours["torch"].group_names) == group_names

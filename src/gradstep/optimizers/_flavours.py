@@ -60,7 +60,9 @@ class Variant:
     ``state_names``: slot or host-scalar name -> the framework's own key for it in its
     optimizer's state (torch.optim's ``exp_avg``, optax's ``mu``...), where gradstep
     takes over that framework's state; ``negated_state``: the slots the framework
-    keeps with the opposite sign.
+    keeps with the opposite sign; ``group_names``: hyperparameter -> the framework's
+    name for it, where it differs (torch.optim's ``eps``), for writing that
+    framework's state dicts.
     """
 
     rule: Callable[..., Any] | None
@@ -78,6 +80,7 @@ class Variant:
     zero_fixed: Mapping[str, str] = field(default_factory=dict)
     state_names: Mapping[str, str] = field(default_factory=dict)
     negated_state: tuple[str, ...] = ()
+    group_names: Mapping[str, str] = field(default_factory=dict)
 
     def rule_for(self, opt: Any) -> Callable[..., Any]:
         return self.select(opt) if self.select is not None else self.rule

@@ -49,6 +49,7 @@ FLAVOURS = {
     "torch": replace(
         _adadelta(lr=1.0, rho=0.9, epsilon=1e-6),
         state_names={"accumulator": "square_avg", "delta_accumulator": "acc_delta"},
+        group_names={"epsilon": "eps"},
     ),
     "optax": replace(
         _adadelta(lr=REQUIRED, rho=0.9, epsilon=1e-6),

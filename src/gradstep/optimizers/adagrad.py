@@ -51,6 +51,7 @@ FLAVOURS = {
     "torch": replace(
         _accumulator(adagrad_rule, {"lr": 0.01, "epsilon": 1e-10}, 0.0),
         state_names={"accumulator": "sum"},
+        group_names={"epsilon": "eps", "decay": "lr_decay"},
     ),
     "optax": replace(
         _accumulator(inside_rule, {"lr": REQUIRED, "epsilon": 1e-7}, 0.1),

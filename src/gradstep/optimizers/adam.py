@@ -133,6 +133,7 @@ FLAVOURS = {
     "torch": replace(
         _corrected(corrected_amsgrad_rule, lr=0.001, epsilon=1e-8),
         state_names={"m": "exp_avg", "v": "exp_avg_sq", "vhat": "max_exp_avg_sq"},
+        group_names={"epsilon": "eps"},
     ),
     "optax": replace(
         _corrected(corrected_max_amsgrad_rule, lr=REQUIRED, epsilon=1e-8),

@@ -53,6 +53,7 @@ FLAVOURS = {
     "torch": replace(
         _adamax(inside_max_rule, lr=0.002, epsilon=1e-8),
         state_names={"m": "exp_avg", "u": "exp_inf"},
+        group_names={"epsilon": "eps"},
     ),
     "optax": replace(
         _adamax(inside_max_rule, lr=REQUIRED, epsilon=1e-8),

@@ -146,6 +146,7 @@ FLAVOURS = {
     "torch": replace(
         _scheduled(lr=0.002, epsilon=1e-8),
         state_names={"m": "exp_avg", "v": "exp_avg_sq", "m_schedule": "mu_product"},
+        group_names={"epsilon": "eps", "schedule_decay": "momentum_decay"},
     ),
     "optax": Variant(
         nesterov_adam_rule,

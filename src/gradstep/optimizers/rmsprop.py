@@ -153,6 +153,7 @@ FLAVOURS = {
         _slots,
         select=_outside,
         defaults={"lr": 0.01, "rho": 0.99, "epsilon": 1e-8},
+        group_names={"epsilon": "eps", "rho": "alpha"},
         state_names={
             "accumulator": "square_avg",
             "mg": "grad_avg",

@@ -46,6 +46,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 from ..optimizers import _registry
 from ._keras_h5 import KerasRun, from_keras_h5
 from ._optimizer import KerasTorchOptimizer, torch_optimizer
+from ._torch_optim_state import torch_optim_state_dict
 
 # One class per registered optimizer (``gradstep.torch.Adam``...), built from the
 # registry, the single source of truth, on first access; ``torch_optimizer`` keeps one
@@ -53,6 +54,7 @@ from ._optimizer import KerasTorchOptimizer, torch_optimizer
 __all__ = [
     "KerasTorchOptimizer",
     "torch_optimizer",
+    "torch_optim_state_dict",
     "from_keras_h5",
     "KerasRun",
     *sorted(cls.__name__ for cls in _registry.builtin_classes().values()),

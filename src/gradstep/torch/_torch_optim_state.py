@@ -1,4 +1,5 @@
-"""torch.optim's own state dicts, loaded into ``flavour="torch"`` optimizers.
+"""torch.optim's own state dicts, loaded into ``flavour="torch"`` optimizers, and
+written by them (``torch_optim_state_dict``, for going back to torch.optim).
 
 A state dict written by ``torch.optim.Adam`` (SGD, NAdam, ...) holds torch's state keys
 (``exp_avg``, ``exp_avg_sq``, ``momentum_buffer``, ``mu_product``...) and groups without
@@ -16,11 +17,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import torch
+
 __all__ = [
     "complete_group",
     "refusal",
     "renamed_state",
     "slot_label",
+    "torch_optim_state_dict",
     "written_by_torch_optim",
 ]
 
@@ -102,3 +106,67 @@ def slot_label(name: str, names: Mapping[str, str], native: bool) -> str:
     if native and name in names:
         return f"{name} (torch.optim's {names[name]!r})"
     return name
+
+
+def torch_optim_state_dict(opt: Any) -> dict[str, Any]:
+    """``opt.state_dict()`` as torch.optim writes it, for the torch.optim optimizer of
+    the same name (``torch.optim.NAdam`` for ``Nadam``) to ``load_state_dict``:
+    torch's state keys and group names, copies of every tensor (a step count each),
+    and none of gradstep's own keys. Only ``flavour="torch"`` (torch's numerics), and
+    only settings torch.optim has: ``ValueError`` for clipping (call
+    ``torch.nn.utils.clip_grad_norm_`` before the step instead) or a ``decay`` torch's
+    optimizer lacks (use ``LambdaLR``)."""
+    saved = opt.state_dict()
+    groups, owner = [], {}
+    for index, (group, live) in enumerate(zip(saved["param_groups"], opt.param_groups)):
+        keras = opt.keras_for(live, index)
+        if keras.flavour != TORCH_FLAVOUR:
+            raise ValueError(
+                f"param group {index}: flavour={keras.flavour!r}; torch.optim's state "
+                f"holds torch's quantities: only flavour={TORCH_FLAVOUR!r} writes it"
+            )
+        variant = type(keras).flavours[TORCH_FLAVOUR]
+        groups.append(_torch_group(group, variant, keras, index))
+        for key in group["params"]:
+            owner[key] = variant
+    state = {}
+    for key, slots in saved["state"].items():
+        names = owner[key].state_names
+        state[key] = {
+            names.get(name, name): value.detach().clone()
+            if isinstance(value, torch.Tensor)
+            else value
+            for name, value in slots.items()
+        }
+    return {"state": state, "param_groups": groups}
+
+
+_GRADSTEP_GROUP_KEYS = ("flavour", "iterations")
+_OFF_CLIPPING = ("clipnorm", "clipvalue", "global_clipnorm")
+
+
+def _torch_group(
+    group: Mapping[str, Any], variant: Any, keras: Any, index: int
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"weight_decay": 0}
+    for key, value in group.items():
+        if key in _GRADSTEP_GROUP_KEYS or key in keras.scalar_state:
+            continue
+        if key in _OFF_CLIPPING:
+            if value:
+                raise ValueError(
+                    f"param group {index}: {key}={value!r}; torch.optim's optimizers "
+                    "do not clip: call torch.nn.utils.clip_grad_norm_ (or "
+                    "clip_grad_value_) before each step, and save with clipping off"
+                )
+            continue
+        if key == "decay" and key not in variant.group_names:
+            if value:
+                raise ValueError(
+                    f"param group {index}: decay={value!r}; torch.optim's "
+                    f"{type(keras).__name__} has no learning-rate decay: use "
+                    "torch.optim.lr_scheduler.LambdaLR, and save with decay 0"
+                )
+            continue
+        out[variant.group_names.get(key, key)] = value
+    return out

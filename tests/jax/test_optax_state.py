@@ -167,3 +167,78 @@ def test_bad_input_raises():
             gjax.from_optax_state(
                 gjax.adam(lr=0.01, flavour="optax"), adam_state, params, count=3
             )
+
+
+@pytest.mark.parametrize("name, config, make", CASES, ids=IDS)
+def test_gradstep_run_continues_in_optax(name, config, make):
+    """``to_optax_state``: the way back; optax's steps after it equal gradstep's."""
+    with x64():
+        params, grads = _problem()
+        tx = getattr(gjax, name)(flavour="optax", **config)
+        params, state = _run(tx, params, tx.init(params), grads[:BEFORE])
+        theirs = make()
+        optax_state = gjax.to_optax_state(state, theirs, params)
+        for _, count in optax.tree_utils.tree_get_all_with_path(optax_state, "count"):
+            assert int(count) == BEFORE
+        expected, _ = _run(tx, params, state, grads[BEFORE:])
+        continued, _ = _run(theirs, params, optax_state, grads[BEFORE:])
+        _assert_close(continued, expected, "parameter leaf")
+        if name == "sgd" and "momentum" not in config:
+            return  # the moment optax keeps none of does not come back
+        back = gjax.from_optax_state(tx, optax_state, params, count=BEFORE)
+        for a, b in zip(
+            jax.tree_util.tree_leaves(back), jax.tree_util.tree_leaves(state)
+        ):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_back_into_inject_hyperparams():
+    with x64():
+        params, grads = _problem()
+        tx = gjax.adam(lr=0.01, flavour="optax")
+        params, state = _run(tx, params, tx.init(params), grads[:BEFORE])
+        theirs = optax.inject_hyperparams(optax.adam)(learning_rate=0.01)
+        optax_state = gjax.to_optax_state(state, theirs, params)
+        assert int(optax_state.count) == BEFORE
+        expected, _ = _run(tx, params, state, grads[BEFORE:])
+        continued, _ = _run(theirs, params, optax_state, grads[BEFORE:])
+        _assert_close(continued, expected, "parameter leaf")
+
+
+def test_going_back_refuses_bad_input():
+    with x64():
+        params, _ = _problem()
+        keras = gjax.adam(lr=0.01)
+        with pytest.raises(ValueError, match="to_optax_state: .*flavour='keras22'"):
+            gjax.to_optax_state(keras.init(params), optax.adam(0.01), params)
+        with pytest.raises(TypeError, match="expects a gradstep.jax state"):
+            gjax.to_optax_state(optax.adam(0.01).init(params), optax.adam(0.01), params)
+        state = gjax.adam(lr=0.01, flavour="optax").init(params)
+        with pytest.raises(ValueError, match="holds 'mu' .* 0 times"):
+            gjax.to_optax_state(state, optax.adagrad(0.1), params)
+
+
+def test_parameters_named_like_optax_fields():
+    """Only the named tuples' fields are optax's: parameters called ``mu`` and
+    ``count`` are parameters."""
+    with x64():
+        rng = np.random.default_rng(2)
+        params = {"mu": jnp.asarray(rng.normal(size=3)), "count": jnp.ones(2)}
+        grads = [
+            jax.tree_util.tree_map(
+                lambda x: jnp.asarray(rng.normal(size=x.shape)), params
+            )
+            for _ in range(BEFORE + AFTER)
+        ]
+        theirs = optax.adam(0.01)
+        params, state = _run(theirs, params, theirs.init(params), grads[:BEFORE])
+        tx = gjax.adam(lr=0.01, flavour="optax")
+        ours_state = gjax.from_optax_state(tx, state, params)
+        ours, ours_state = _run(tx, params, ours_state, grads[BEFORE:])
+        expected, state = _run(theirs, params, state, grads[BEFORE:])
+        _assert_close(ours, expected, "parameter leaf")
+        back = gjax.to_optax_state(ours_state, theirs, params)
+        for a, b in zip(
+            jax.tree_util.tree_leaves(back), jax.tree_util.tree_leaves(state)
+        ):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12)

@@ -46,7 +46,7 @@ from typing import Any
 
 from ..optimizers import _registry
 from ._factories import factory, from_optimizer, get
-from ._optax_state import from_optax_state
+from ._optax_state import from_optax_state, to_optax_state
 from ._state import KerasState, find_states, set_hyperparams
 from ._transform import transformation
 
@@ -59,6 +59,7 @@ __all__ = [
     "from_optimizer",
     "get",
     "set_hyperparams",
+    "to_optax_state",
     "transformation",
     *sorted(_registry.builtin_classes()),
 ]

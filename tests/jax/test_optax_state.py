@@ -216,6 +216,9 @@ def test_going_back_refuses_bad_input():
         state = gjax.adam(lr=0.01, flavour="optax").init(params)
         with pytest.raises(ValueError, match="holds 'mu' .* 0 times"):
             gjax.to_optax_state(state, optax.adagrad(0.1), params)
+        other = {"w": params["w"], "b": params["b"][0]}
+        with pytest.raises(ValueError, match="the state's 'm' has the structure"):
+            gjax.to_optax_state(state, optax.adam(0.01), other)
 
 
 def test_parameters_named_like_optax_fields():

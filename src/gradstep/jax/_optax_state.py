@@ -76,7 +76,8 @@ def from_optax_state(
                 f"of {name}); it holds {_fields(optax_state)}: is it the state of "
                 f"optax's {name} with the same settings?"
             )
-        slots[slot] = _as_slot(found, start, field, slot in variant.negated_state)
+        what = f"from_optax_state: optax_state's {field!r}"
+        slots[slot] = _as_slot(found, start, what, slot in variant.negated_state)
     return state.replace(slots=slots, count=_count(optax_state, count, state.count))
 
 
@@ -113,7 +114,8 @@ def to_optax_state(
                 f"{slot!r}) {len(found)} times, expected once; it holds "
                 f"{_fields(optax_state)}"
             )
-        values[field] = _as_slot(value, found[0], slot, slot in variant.negated_state)
+        what = f"to_optax_state: the state's {slot!r}"
+        values[field] = _as_slot(value, found[0], what, slot in variant.negated_state)
     if _named_fields(optax_state, "count"):
         values["count"] = state.count
     return _with_fields(optax_state, values)
@@ -181,11 +183,11 @@ def _field(optax_state: Any, field: str, slot: str, name: str) -> Any:
     return found[0] if found else _MISSING
 
 
-def _as_slot(found: Any, start: Any, field: str, negated: bool) -> Any:
+def _as_slot(found: Any, start: Any, what: str, negated: bool) -> Any:
     """``found`` in the structure, shapes and dtypes of ``start`` (tx.init's slot)."""
     if jax.tree_util.tree_structure(found) != jax.tree_util.tree_structure(start):
         raise ValueError(
-            f"from_optax_state: optax_state's {field!r} has the structure "
+            f"{what} has the structure "
             f"{jax.tree_util.tree_structure(found)}; the params have "
             f"{jax.tree_util.tree_structure(start)}"
         )
@@ -193,7 +195,7 @@ def _as_slot(found: Any, start: Any, field: str, negated: bool) -> Any:
     for i, (ours, value) in enumerate(zip(leaves, theirs)):
         if jnp.shape(value) != jnp.shape(ours):
             raise ValueError(
-                f"from_optax_state: optax_state's {field!r} leaf {i} has shape "
+                f"{what} leaf {i} has shape "
                 f"{jnp.shape(value)}; the parameter has {jnp.shape(ours)}"
             )
     sign = -1 if negated else 1

@@ -60,10 +60,11 @@ from ._arguments import (
     torch_names_given,
 )
 from ._checkpoint import checked_state_dict
+from ._clipping import preclip_gradients
 from ._counts import counts_per_parameter, loaded_count
 from ._distributed import check_group
 from ._entry import hook_step, plain_call, without_grad
-from ._step import Stepper, preclip_gradients
+from ._step import Stepper
 
 __all__ = ["KerasTorchOptimizer", "torch_optimizer"]
 

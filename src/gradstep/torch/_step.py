@@ -26,10 +26,11 @@ import torch
 
 from ..kernels import Engine
 from ..kernels._multi_tensor import same_items
-from ..kernels.clip import Clipping, PerTensorClipping, tensor_norm_factor, total
+from ..kernels.clip import Clipping, total
 from ..kernels.flat import contiguous_span
 from . import _counts, _state
 from ._checkpoint import check_iterations, check_scalar
+from ._clipping import scaled_gradients, sum_of_squares
 from ._distributed import (
     LOCAL,
     is_dtensor,
@@ -37,10 +38,11 @@ from ._distributed import (
     sum_over_group,
     total_squared_norm,
 )
+from ._numpy_views import numpy_view, shares_storage
 from ._ops import torch_clip_element, torch_rule
 from ._steady import Steady, same_snapshot, state_snapshot, steady_record
 
-__all__ = ["Stepper", "preclip_gradients"]
+__all__ = ["Stepper"]
 
 KerasFor = Callable[[Mapping[str, Any], int], Any]
 _REQUIRES_GRAD = operator.attrgetter("requires_grad")
@@ -312,7 +314,7 @@ class Stepper:
         def squares() -> list[float]:
             by_bucket = {id(b): self.engine.squares(b.grads) for _, b in buckets}
             local = [
-                _torch_square(g) if b is None else by_bucket[id(b)][i]
+                sum_of_squares(g) if b is None else by_bucket[id(b)][i]
                 for g, b, i in order
             ]
             if not distributed:
@@ -325,7 +327,9 @@ class Stepper:
         scale = 1.0 if single else clipping.scale(squares)
         engine_clipping = clipping if single else clipping.without_norm()
         for plan, bucket in buckets:
-            grads = bucket.grads if scale == 1.0 else _scaled(bucket.grads, scale)
+            grads = (
+                bucket.grads if scale == 1.0 else scaled_gradients(bucket.grads, scale)
+            )
             self.engine.step(
                 plan.rule,
                 bucket.coefficients,
@@ -532,9 +536,9 @@ class Stepper:
             before = set(new)
             for p in params:
                 slots = state[p]
-                bucket.params.append(_array(p, old, new))
+                bucket.params.append(numpy_view(p, old, new))
                 bucket.slots.append(
-                    tuple(_array(slots[n], old, new) for n in plan.names)
+                    tuple(numpy_view(slots[n], old, new) for n in plan.names)
                 )
             self.bucket_views[bucket.key] = _BucketViews(
                 tensors=params,
@@ -570,7 +574,7 @@ class Stepper:
         if (
             buffer is None
             or buffer.numel() != total
-            or any(_shares(g, buffer) for g in grads)
+            or any(shares_storage(g, buffer) for g in grads)
         ):
             buffer = torch.empty(total, dtype=bucket.key[2])
         torch.cat([g.reshape(-1) for g in grads], out=buffer)
@@ -613,71 +617,6 @@ def outside_inference_mode() -> Iterator[None]:
     keeps; an inference tensor refuses that)."""
     with torch.inference_mode(False), torch.no_grad():
         yield
-
-
-def preclip_gradients(
-    groups: list[dict[str, Any]], preclipping: PerTensorClipping
-) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Replace every ``p.grad`` of ``groups`` with a clipped copy (tf.keras, Keras 3:
-    each tensor clipped on its own before the step: values, then its L2 norm); returns
-    the (parameter, original gradient) pairs to put back after the step. The original
-    gradient tensors are not modified. The norm is accumulated in float64 as the NumPy
-    engines do, the clipping done in the gradient's dtype (float32 for 16-bit ones,
-    then rounded back)."""
-    swapped: list[tuple[torch.Tensor, torch.Tensor]] = []
-    seen: set[int] = set()
-    try:
-        for group in groups:
-            for p in group["params"]:
-                g = p.grad
-                if g is None or id(p) in seen or g.is_sparse:
-                    continue  # sparse: the step raises its own error
-                seen.add(id(p))
-                grad = g.detach()
-                compute = _state.state_dtype(grad)
-                work = grad.to(compute) if compute != grad.dtype else grad
-                clipped = preclipping.apply(
-                    [work],
-                    _tensor_norm,
-                    lambda t, v: torch_clip_element(t, 1.0, v),
-                    _tensor_norm_factor,
-                )[0]
-                if clipped is work:  # nothing to do: a copy all the same
-                    clipped = work.clone()
-                swapped.append((p, g))
-                p.grad = clipped.to(g.dtype)
-    except BaseException:
-        for p, g in swapped:
-            p.grad = g
-        raise
-    return swapped
-
-
-def _tensor_norm(g: torch.Tensor) -> float:
-    """The L2 norm of a whole gradient (a DTensor's too), summed in float64."""
-    if is_dtensor(g):
-        g = g.full_tensor()
-    flat = g.reshape(-1).to(torch.float64)
-    return math.sqrt(float(torch.dot(flat, flat).item()))
-
-
-def _tensor_norm_factor(norm: float, clipnorm: float) -> float:
-    """``tensor_norm_factor`` as a Python float (the tensors multiplied by it)."""
-    return float(tensor_norm_factor(norm, clipnorm))
-
-
-def _scaled(grads: list[np.ndarray], scale: float) -> list[np.ndarray]:
-    """``g * scale`` for every gradient (new arrays: the gradients are not modified),
-    keeping gradients that form one buffer in one buffer."""
-    span = contiguous_span(grads)
-    if span is None:
-        return [g * scale for g in grads]
-    flat = span * scale
-    scaled, start = [], 0
-    for g in grads:
-        scaled.append(flat[start : start + g.size].reshape(g.shape))
-        start += g.size
-    return scaled
 
 
 def _schedule(keras_for: KerasFor, index: int, group: dict[str, Any]) -> _Plan:
@@ -757,66 +696,6 @@ def _unchanged(
             if current.get(name) is not slot or slot.data_ptr() != slot_pointer:
                 return False
     return True
-
-
-def _shares(t: torch.Tensor, buffer: torch.Tensor) -> bool:
-    return t.untyped_storage().data_ptr() == buffer.untyped_storage().data_ptr()
-
-
-def _array(t: torch.Tensor, old: dict[Any, Any], new: dict[Any, Any]) -> np.ndarray:
-    """A NumPy view of ``t``'s local data, cached across steps while ``t`` keeps its
-    storage, shape and dtype (gradients are never cached: they change every step).
-
-    Contiguous tensors are viewed through one NumPy array per storage, so tensors laid end
-    to end in one storage (flat state, flattened parameters) give arrays that
-    ``contiguous_span`` joins into one: the fused engine then makes one kernel call."""
-    if is_dtensor(t):
-        return t.to_local().detach().numpy()
-    key = id(t)
-    entry = old.get(key)
-    pointer = t.data_ptr()
-    if (
-        entry is None
-        or entry[0] is not t
-        or entry[1] != pointer
-        or entry[2] is not t.dtype
-        or entry[3].shape != t.shape
-    ):
-        entry = (t, pointer, t.dtype, _storage_view(t, old, new))
-    new[key] = entry
-    return entry[3]
-
-
-def _storage_view(
-    t: torch.Tensor, old: dict[Any, Any], new: dict[Any, Any]
-) -> np.ndarray:
-    if not t.is_contiguous() or t.numel() == 0:
-        return t.detach().numpy()
-    storage = t.untyped_storage()
-    key = ("storage", storage.data_ptr(), t.dtype)
-    entry = new.get(key) or old.get(key)
-    if entry is None or entry[1] != storage.nbytes():
-        whole = torch.empty(0, dtype=t.dtype)
-        whole.set_(storage, 0, (storage.nbytes() // t.element_size(),))
-        entry = (whole, storage.nbytes(), whole.numpy())
-    new[key] = entry
-    start = t.storage_offset()
-    return entry[2][start : start + t.numel()].reshape(t.shape)
-
-
-def _torch_square(g: torch.Tensor) -> float:
-    """The float64 sum of squares of a gradient's local part, with torch operations
-    (for the tensors no NumPy engine sees); ``RuntimeError`` for a gradient on the
-    "meta" device, which holds no values to take the norm of."""
-    local = local_tensor(g)
-    if local.device.type == "meta":
-        raise RuntimeError(
-            "clipnorm needs the gradients' values, and a gradient on the 'meta' device "
-            "has none; move the parameters to a real device (e.g. module.to_empty()) "
-            "or step without clipnorm"
-        )
-    flat = local.detach().reshape(-1).to(torch.float64)
-    return float(torch.dot(flat, flat).item())
 
 
 def _torch_update(

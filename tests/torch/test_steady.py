@@ -172,6 +172,24 @@ def test_changes_between_steps_give_the_general_result(change):
     assert pair[0][1]._stepper.steady is not None  # back on the steady path at the end
 
 
+TORCH_NAMES = ["SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "Adamax", "Nadam"]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("name", TORCH_NAMES)
+def test_cohorts_add_their_squares_in_parameter_order(name, dtype):
+    """flavour="torch": parameter 1 skips a step, so the group steps in two cohorts
+    (parameters 0, 2, 3, 4 and parameter 1) with one steady record each; clipnorm
+    adds the tensors' squares in the parameters' order, as the general path does,
+    not cohort by cohort."""
+    config = {"flavour": "torch", "clipnorm": 0.5, "lr": 0.01}
+    if name == "SGD":
+        config["momentum"] = 0.9
+    pair = _pair(name, config, dtype)
+    _run(pair, grad_sequence(SHAPES, STEPS + 4, dtype=dtype), _no_gradient, at=1)
+    assert len(pair[0][1]._stepper.steady[0][0].parts) == 2  # two cohorts, steady
+
+
 def test_bad_gradient_after_steady_steps_raises_before_any_change():
     params = make_params(SHAPES)
     opt = gtorch.Adam(params)

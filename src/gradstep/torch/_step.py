@@ -86,11 +86,14 @@ class _GradBuffer:
 @dataclass
 class _SteadyPart:
     """A steady record and, where parameters count their own steps, the tensors of
-    the cohort it steps; ``params``: the cohort's, when the group has several."""
+    the cohort it steps; ``params``: the cohort's, when the group has several, and
+    ``positions``: theirs among the group's stepped parameters (the order in which
+    clipnorm adds their squares, as on the general path)."""
 
     record: Steady
     tensors: _counts.CohortTensors | None = None
     params: list[torch.Tensor] | None = None  # None: the group's
+    positions: list[int] | None = None
 
 
 @dataclass
@@ -418,12 +421,14 @@ class Stepper:
         ):
             return False
         tables = []
+        parts: list[list[tuple[_SteadyPart, Any]]] = []  # each group's, with tables
         for group, steady in zip(groups, records):
             params = group["params"]
             if steady.stepped is not None and steady.stepped != [
                 p.grad is not None for p in params
             ]:
                 return False
+            group_parts = []
             for part in steady.parts:
                 members = params if part.params is None else part.params
                 if not part.record.holds(members):
@@ -432,6 +437,8 @@ class Stepper:
                 if table is None:
                     return False
                 tables.append(table)
+                group_parts.append((part, table))
+            parts.append(group_parts)
         plans = [_schedule(keras_for, i, group) for i, group in enumerate(groups)]
         steps = []  # (coefficients, record) of every part, in the order of ``tables``
         for plan, steady in zip(plans, records):
@@ -453,10 +460,18 @@ class Stepper:
                 steps.append((cohort.coefficients, part.record))
 
         def squares() -> list[float]:
-            local = []
-            for (_, record), table in zip(steps, tables):
-                if record.step is not None:
-                    local.extend(record.step.squares(table))
+            local: list[float] = []
+            for group_parts in parts:
+                in_order: dict[int, float] = {}
+                for part, table in group_parts:
+                    if part.record.step is None:
+                        continue
+                    sums = part.record.step.squares(table)
+                    if part.positions is None:
+                        local.extend(sums)
+                    else:
+                        in_order.update(zip(part.positions, sums))
+                local.extend(in_order[k] for k in sorted(in_order))
             return [sum_over_group(total(local), self.clipnorm_group)]
 
         scale = clipping.scale(squares)
@@ -604,7 +619,7 @@ def _cohort_records(state: Any, plan: _Plan, clip: bool) -> _SteadyGroup | None:
         )
         if record is None:
             return None
-        parts.append(_SteadyPart(record, tensors, members))
+        parts.append(_SteadyPart(record, tensors, members, list(cohort.members)))
     stepped = [p.grad is not None for p in plan.group["params"]]
     return _SteadyGroup(True, parts, stepped)
 

@@ -7,6 +7,7 @@ import glob
 import json
 import os
 import pickle
+from copy import deepcopy
 
 import numpy as np
 import pytest
@@ -68,7 +69,9 @@ def test_every_flavour_has_golden_files():
 
 @pytest.mark.parametrize("engine", [None, "torch"])
 @pytest.mark.parametrize("path", FILES, ids=_case_id)
-def test_golden_flavour_float64(path, engine):
+def test_golden_flavour_float64(path, engine, float64_default):
+    """Float64 throughout, as the torch files were made (torch's default dtype float64,
+    so NAdam's mu_product is float64: tests/golden/flavours/torch/NOTES.md)."""
     case = _load(path)
     assert case["dtype"] == "float64"
     assert len(case["grads"]) == len(case["expected"]) == 15
@@ -154,6 +157,51 @@ def test_torch_flavour_matches_torch_optim(
         for a, b in zip(ours, theirs):
             worst = max(worst, _rel(a.detach().numpy(), b.detach().numpy()))
     assert worst <= 1e-10
+
+
+@pytest.mark.parametrize("engine", [None, "reference", "torch"])
+@pytest.mark.parametrize("default_dtype", [torch.float32, torch.float64])
+def test_torch_nadam_keeps_mu_product_in_torchs_scalar_dtype(engine, default_dtype):
+    """torch.optim.NAdam keeps ``mu_product`` in float32 unless torch's default dtype
+    is float64, and its loader casts it to the parameter's dtype: gradstep.torch with
+    flavour="torch" holds ``m_schedule`` so too and advances it in that precision (with
+    float64 parameters: 1e-8 relative differences in the update otherwise). Parameter
+    1 skips steps (two counts); a state dict round trip midway on both sides."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(default_dtype)
+    try:
+        ours, theirs = _pairs({})
+        kwargs = {"lr": 0.01, "momentum_decay": 0.01}
+        opt = gtorch.Nadam(ours, flavour="torch", engine=engine, **kwargs)
+        reference = torch.optim.NAdam(theirs, **kwargs)
+        worst = 0.0
+        for step, grads in enumerate(grad_sequence(SHAPES, 24, torch.float64, seed=6)):
+            set_grads(ours, grads)
+            set_grads(theirs, grads)
+            if step % 5 == 2:
+                ours[1].grad = theirs[1].grad = None
+            if step == 12:
+                opt.load_state_dict(deepcopy(opt.state_dict()))
+                reference.load_state_dict(deepcopy(reference.state_dict()))
+            opt.step()
+            reference.step()
+            for a, b in zip(ours, theirs):
+                worst = max(worst, _rel(a.detach().numpy(), b.detach().numpy()))
+                held, kept = (
+                    opt.state[a]["m_schedule"],
+                    reference.state[b]["mu_product"],
+                )
+                assert held.dtype == kept.dtype
+                assert held.item() == kept.item()
+            if step == 0:
+                assert opt.state[ours[0]]["m_schedule"].dtype == (
+                    torch.float64 if default_dtype == torch.float64 else torch.float32
+                )
+        assert worst <= 1e-12
+        # torch's loader cast it to the (float64) parameters' dtype
+        assert opt.state[ours[0]]["m_schedule"].dtype == torch.float64
+    finally:
+        torch.set_default_dtype(before)
 
 
 @pytest.mark.parametrize("engine", [None, "torch"])

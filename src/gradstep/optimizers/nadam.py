@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from ..kernels.elementwise import sqrt
 from ._base import Optimizer, default
 from ._flavours import REQUIRED, Variant
@@ -66,16 +68,34 @@ def nesterov_adam_rule(p, g, m, v, c):
     return p - c.lr * m_hat / (sqrt(v / c.one_minus_beta_2_t) + c.epsilon), m, v
 
 
-def scheduled_coefficients(base, fixed_decay=None):
+def times(m_schedule, mu):
+    """The schedule's running product, advanced: ``m_schedule * mu``."""
+    return m_schedule * mu
+
+
+def torch_times(m_schedule, mu):
+    """torch.optim.NAdam's ``mu_product *= mu``: in float32 where the product is held
+    in float32 (a ``np.float32``: torch keeps it in its default dtype's scalar dtype,
+    float32 unless the default dtype is float64, and so does gradstep.torch), the
+    factor rounded to float32 first as torch rounds a Python number for a float32
+    tensor; the result as a Python float, which torch's coefficients then use in
+    float64. Otherwise in the product's own precision."""
+    if isinstance(m_schedule, np.float32):
+        return float(m_schedule * np.float32(mu))
+    return m_schedule * mu
+
+
+def scheduled_coefficients(base, fixed_decay=None, product=times):
     """The coefficients of Dozat's schedule with ``base`` ** (t * schedule_decay)
-    (``fixed_decay``: a constant in place of the ``schedule_decay`` hyperparameter)."""
+    (``fixed_decay``: a constant in place of the ``schedule_decay`` hyperparameter;
+    ``product``: how the running product advances)."""
 
     def coefficients(opt, t, lr, scalars):
         decay = opt.schedule_decay if fixed_decay is None else fixed_decay
         mu_t = nadam_momentum(opt.beta_1, decay, t, base)
         mu_next = nadam_momentum(opt.beta_1, decay, t + 1, base)
-        schedule_t = scalars["m_schedule"] * mu_t
-        schedule_next = scalars["m_schedule"] * mu_t * mu_next
+        schedule_t = product(scalars["m_schedule"], mu_t)
+        schedule_next = schedule_t * mu_next
         return NadamCoefficients(
             lr=lr,
             beta_1=opt.beta_1,
@@ -93,11 +113,11 @@ def scheduled_coefficients(base, fixed_decay=None):
     return coefficients
 
 
-def scheduled_next(base, fixed_decay=None):
+def scheduled_next(base, fixed_decay=None, product=times):
     def next_scalars(opt, t, scalars):
         decay = opt.schedule_decay if fixed_decay is None else fixed_decay
         mu_t = nadam_momentum(opt.beta_1, decay, t, base)
-        return {"m_schedule": scalars["m_schedule"] * mu_t}
+        return {"m_schedule": product(scalars["m_schedule"], mu_t)}
 
     return next_scalars
 
@@ -120,13 +140,13 @@ def nesterov_adam_coefficients(opt, t, lr, scalars):
 TF_FLOAT32_096 = 0.9599999785423279
 
 
-def _scheduled(base=0.96, omit=(), fixed_decay=None, **defaults):
+def _scheduled(base=0.96, omit=(), fixed_decay=None, product=times, **defaults):
     return Variant(
         nadam_rule,
-        scheduled_coefficients(base, fixed_decay),
+        scheduled_coefficients(base, fixed_decay, product),
         ("m", "v"),
         defaults=defaults,
-        next_scalars=scheduled_next(base, fixed_decay),
+        next_scalars=scheduled_next(base, fixed_decay, product),
         scalar_state={"m_schedule": 1.0},
         omit=omit,
     )
@@ -144,7 +164,7 @@ FLAVOURS = {
         schedule_decay=1.0,
     ),
     "torch": replace(
-        _scheduled(lr=0.002, epsilon=1e-8),
+        _scheduled(lr=0.002, epsilon=1e-8, product=torch_times),
         state_names={"m": "exp_avg", "v": "exp_avg_sq", "m_schedule": "mu_product"},
         group_names={"epsilon": "eps", "schedule_decay": "momentum_decay"},
     ),
@@ -190,7 +210,8 @@ class Nadam(Optimizer):
 
     Differs from: Keras 2.2.4 keeps ``m_schedule`` out of its weights, so the schedule
     restarts after a reload; gradstep saves it (second weight, as in Keras 2.3).
-    torch.optim.NAdam computes the same update (eps 1e-8); Keras 3 drops the 0.004 factor
+    torch.optim.NAdam computes the same update (eps 1e-8; its ``mu_product`` in float32
+    under torch's default dtype: ``torch_times``); Keras 3 drops the 0.004 factor
     from the exponent; optax.nadam has no schedule.
 
     References:

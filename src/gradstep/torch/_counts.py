@@ -5,8 +5,11 @@ torch.optim keeps ``state[p]["step"]`` for each parameter (and NAdam its
 counts the optimizer's ``iterations``. Where the flavour's ``Framework`` says
 ``steps_per_parameter``, each parameter's count is its ``state[p]["step"]`` (a 0-dim
 CPU float32 tensor, as torch keeps it) and its host scalars (Nadam's ``m_schedule``)
-are ``state[p][name]`` (0-dim CPU float64 tensors); the group's ``iterations`` and
-scalars still count the group's steps, as for every flavour.
+are ``state[p][name]``: 0-dim CPU tensors in torch's scalar dtype, as torch keeps NAdam's
+``mu_product`` (float32 unless torch's default dtype is float64 when the state is made;
+a loaded state keeps the dtype it has). A float32 scalar is read as a ``np.float32``,
+so the flavour's rule advances it in float32 as torch does. The group's
+``iterations`` and scalars still count the group's steps, as for every flavour.
 
 Parameters with the same count and scalars form a ``Cohort``: one set of coefficients,
 one engine call, and one counter tensor shared by its members (so a step writes each
@@ -21,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..optimizers._flavours import FRAMEWORKS
@@ -57,9 +61,11 @@ class CohortTensors:
     views: list[Any] = field(default_factory=list)
 
     @classmethod
-    def new(cls, count: int, scalars: Mapping[str, float]) -> CohortTensors:
+    def new(
+        cls, count: int, scalars: Mapping[str, float], dtype: torch.dtype
+    ) -> CohortTensors:
         counter = torch.tensor(float(count), dtype=torch.float32)
-        tensors = {k: torch.tensor(v, dtype=torch.float64) for k, v in scalars.items()}
+        tensors = {k: torch.tensor(float(v), dtype=dtype) for k, v in scalars.items()}
         return cls(counter, tensors, [t.numpy() for t in (counter, *tensors.values())])
 
     def put(self, slots: dict[str, Any]) -> None:
@@ -68,7 +74,7 @@ class CohortTensors:
 
     def read(self) -> tuple[int, dict[str, float]]:
         count = int(self.views[0][()])
-        return count, {k: float(v[()]) for k, v in zip(self.scalars, self.views[1:])}
+        return count, {k: _value(v[()]) for k, v in zip(self.scalars, self.views[1:])}
 
     def write(self, count: int, scalars: Mapping[str, float]) -> None:
         self.views[0][()] = float(count)
@@ -90,6 +96,7 @@ class Cohort:
     coefficients: Any
     next_scalars: dict[str, float]
     members: list[int]  # positions in the plan's parameters
+    scalar_dtype: torch.dtype = torch.float64  # the one their scalars are held in
 
 
 def own_count(
@@ -104,7 +111,10 @@ def own_count(
     before counts were per parameter: then it mirrored the group's). ``memo`` keeps
     the values of the tensors read already (members of a cohort share them)."""
     if not slots:
-        return 0, tuple(float(v) for v in keras.scalar_state.values())
+        fresh = scalar_dtype() is torch.float32
+        return 0, tuple(
+            np.float32(v) if fresh else float(v) for v in keras.scalar_state.values()
+        )
     if COUNT not in slots:
         return int(group.get("iterations", 0)), tuple(
             float(group.get(k, v)) for k, v in keras.scalar_state.items()
@@ -114,10 +124,35 @@ def own_count(
     scalars = []
     for name in keras.scalar_state:
         value = slots.get(name, group.get(name, keras.scalar_state[name]))
-        scalars.append(
-            _memoized(memo, value, lambda v, n=name: check_scalar(n, v, where))
-        )
+        scalars.append(_memoized(memo, value, lambda v, n=name: _scalar(n, v, where)))
     return count, tuple(scalars)
+
+
+def scalar_dtype() -> torch.dtype:
+    """The dtype torch.optim gives a new state's scalars (its ``_get_scalar_dtype``)."""
+    return (
+        torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+    )
+
+
+def _scalar(name: str, value: Any, where: str) -> float:
+    """A checked host scalar; a ``np.float32`` where a float32 tensor holds it."""
+    number = check_scalar(name, value, where)
+    if isinstance(value, torch.Tensor) and value.dtype == torch.float32:
+        return np.float32(number)
+    return number
+
+
+def _value(scalar: Any) -> float:
+    """A scalar read from a NumPy view: float32 stays a ``np.float32``."""
+    return scalar if isinstance(scalar, np.float32) else float(scalar)
+
+
+def _dtype_of(scalars: Any) -> torch.dtype:
+    """The dtype a cohort's scalars are held in (float32 where one is)."""
+    if any(isinstance(v, np.float32) for v in scalars):
+        return torch.float32
+    return torch.float64
 
 
 def _memoized(memo: dict[int, Any], value: Any, read: Any) -> Any:
@@ -137,7 +172,9 @@ def cohort(keras: Any, count: int, scalars: Mapping[str, float]) -> Cohort:
             f"a parameter has taken {count} steps; at most 2**53 are counted exactly"
         )
     coefficients, next_scalars = keras.step_coefficients(count + 1, dict(scalars))
-    return Cohort(count + 1, coefficients, next_scalars, [])
+    return Cohort(
+        count + 1, coefficients, next_scalars, [], _dtype_of(scalars.values())
+    )
 
 
 def cohorts_of(
@@ -148,7 +185,7 @@ def cohorts_of(
     index: int,
 ) -> list[Cohort]:
     """The cohorts of a group's stepped ``params`` (checked before anything changes)."""
-    by_key: dict[tuple[int, tuple[float, ...]], list[int]] = {}
+    by_key: dict[tuple[Any, ...], list[int]] = {}
     memo: dict[int, Any] = {}
     for i, p in enumerate(params):
         try:
@@ -158,9 +195,10 @@ def cohorts_of(
             raise ValueError(
                 f"param group {index}, parameter {position}: state[p]: {error}"
             ) from None
-        by_key.setdefault(key, []).append(i)
+        held = tuple(isinstance(v, np.float32) for v in key[1])
+        by_key.setdefault((*key, held), []).append(i)
     cohorts = []
-    for (count, scalars), members in by_key.items():
+    for (count, scalars, _), members in by_key.items():
         made = cohort(keras, count, dict(zip(keras.scalar_state, scalars)))
         made.members = members
         cohorts.append(made)
@@ -189,7 +227,7 @@ def advance(
         and held[id(counter)] == len(members)
         and all(slots.get(COUNT) is counter for slots in members)
         and all(
-            _own_scalar(first.get(k), torch.float64)
+            _own_scalar(first.get(k), cohort.scalar_dtype)
             and all(slots.get(k) is first[k] for slots in members)
             for k in names
         )
@@ -197,7 +235,7 @@ def advance(
         tensors = CohortTensors.of(first, names)
         tensors.write(cohort.t, cohort.next_scalars)
         return tensors
-    tensors = CohortTensors.new(cohort.t, cohort.next_scalars)
+    tensors = CohortTensors.new(cohort.t, cohort.next_scalars, cohort.scalar_dtype)
     for slots in members:
         tensors.put(slots)
     return tensors
@@ -215,11 +253,19 @@ def _own_scalar(value: Any, dtype: torch.dtype) -> bool:
 
 
 def loaded_count(
-    keras: Any, group: Mapping[str, Any], slots: Mapping[str, Any]
+    keras: Any,
+    group: Mapping[str, Any],
+    slots: Mapping[str, Any],
+    param_dtype: torch.dtype,
 ) -> tuple[int, tuple[float, ...]]:
     """The count and scalars of a loaded (checked) state: a scalar it lacks is the
-    group's."""
-    return own_count(keras, group, slots, "")
+    group's. The scalars are held in the parameter's dtype, as torch's loader casts
+    every state tensor but ``step`` to it (NAdam's ``mu_product`` too), float32 for a
+    16-bit parameter (whose slots gradstep keeps in float32)."""
+    count, scalars = own_count(keras, group, slots, "")
+    if param_dtype == torch.float64:
+        return count, tuple(float(v) for v in scalars)
+    return count, tuple(np.float32(v) for v in scalars)
 
 
 def share(
@@ -236,13 +282,17 @@ def share(
         int(group.get("iterations", 0)),
         tuple(float(group.get(k, v)) for k, v in keras.scalar_state.items()),
     )
-    made: dict[tuple[int, tuple[float, ...]], CohortTensors] = {}
+    made: dict[tuple[Any, ...], CohortTensors] = {}
     for p in group["params"]:
         slots = state.get(p)
         if not slots:
             continue
-        key = saved.get(id(p), default)
+        count, scalars = saved.get(id(p), default)
+        dtype = _dtype_of(scalars)
+        key = (count, scalars, dtype)
         tensors = made.get(key)
         if tensors is None:
-            tensors = made[key] = CohortTensors.new(key[0], dict(zip(names, key[1])))
+            tensors = made[key] = CohortTensors.new(
+                count, dict(zip(names, scalars)), dtype
+            )
         tensors.put(slots)

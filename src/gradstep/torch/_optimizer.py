@@ -594,7 +594,8 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
         self, checked: Mapping[str, Any]
     ) -> dict[int, tuple[int, tuple[float, ...]]]:
         """Where parameters count their own steps: the count and scalars the checked
-        state dict gives each parameter (by ``id(p)``)."""
+        state dict gives each parameter (by ``id(p)``), the scalars in the dtype
+        torch's loader gives them (``loaded_count``)."""
         counts = {}
         for index, (group, saved) in enumerate(
             zip(self.param_groups, checked["param_groups"])
@@ -605,7 +606,7 @@ class KerasTorchOptimizer(torch.optim.Optimizer):
             for key, p in zip(saved["params"], group["params"]):
                 slots = checked["state"].get(key)
                 if slots and "step" in slots:
-                    counts[id(p)] = loaded_count(keras, saved, slots)
+                    counts[id(p)] = loaded_count(keras, saved, slots, p.dtype)
         return counts
 
 

@@ -7,9 +7,10 @@ counts the optimizer's ``iterations``. Where the flavour's ``Framework`` says
 CPU float32 tensor, as torch keeps it) and its host scalars (Nadam's ``m_schedule``)
 are ``state[p][name]``: 0-dim CPU tensors in torch's scalar dtype, as torch keeps NAdam's
 ``mu_product`` (float32 unless torch's default dtype is float64 when the state is made;
-a loaded state keeps the dtype it has). A float32 scalar is read as a ``np.float32``,
-so the flavour's rule advances it in float32 as torch does. The group's
-``iterations`` and scalars still count the group's steps, as for every flavour.
+after a load, the parameter's dtype, as torch's loader casts it: ``loaded_count``). A
+float32 scalar is read as a ``np.float32``, so the flavour's rule advances it in float32
+as torch does. The group's ``iterations`` and scalars still count the group's steps, as
+for every flavour.
 
 Parameters with the same count and scalars form a ``Cohort``: one set of coefficients,
 one engine call, and one counter tensor shared by its members (so a step writes each

@@ -107,6 +107,27 @@ def test_random_data_bitwise_flat_buffers(name, config, dtype, fused_norm_in_ref
     _run_pair(name, config, dtype, flat=True)
 
 
+# Per-tensor clipping (tf_keras, Keras 3) happens before the engine; the engines must
+# still agree, and a float32 gradient stays float32 (it was promoted to float64 once,
+# which the two engines then stepped differently).
+PER_TENSOR = [
+    (name, {"flavour": flavour, "lr": 0.01, **clipping})
+    for name in ("SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "Adamax", "Nadam")
+    for flavour, clipping in (
+        ("tf_keras", {"clipnorm": 0.3, "clipvalue": 0.5}),
+        ("keras3", {"clipnorm": 0.3}),
+    )
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("name", "config"), PER_TENSOR, ids=[f"{n}-{c['flavour']}" for n, c in PER_TENSOR]
+)
+def test_per_tensor_clipping_bitwise(name, config, dtype):
+    _run_pair(name, config, dtype, flat=False, steps=6)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_squares_are_each_gradients_own_sum_in_any_layout(dtype):
     """Per tensor, ``sum_of_squares`` of its elements, bit for bit, whether the

@@ -117,11 +117,13 @@ class PerTensorClipping(NamedTuple):
         clip_values: Callable[[Any, Any], Any] | None = None,
         factor: Callable[[Any, Any], Any] | None = None,
     ) -> list[Any]:
-        """``grads`` clipped (new arrays). ``norm_of(g)``: g's L2 norm; ``clip_values(g,
-        v)`` and ``factor(n, c)``: ``clip_element(g, 1.0, v)`` and ``tensor_norm_factor``
-        for the caller's array type (default: NumPy's)."""
+        """``grads`` clipped (new arrays, in the gradients' dtypes). ``norm_of(g)``: g's
+        L2 norm; ``clip_values(g, v)`` and ``factor(n, c)``: ``clip_element(g, 1.0, v)``
+        and ``tensor_norm_factor`` for the caller's array type (default: NumPy's, the
+        factor as a Python float, so that a float32 gradient is scaled in float32 as
+        the frameworks scale it, not promoted to float64)."""
         clip_values = clip_values or (lambda g, v: clip_element(g, 1.0, v))
-        factor = factor or tensor_norm_factor
+        factor = factor or (lambda n, c: float(tensor_norm_factor(n, c)))
         clipped = []
         for g in grads:
             if not math.isinf(self.value):
